@@ -32,7 +32,7 @@ Bounds bounds_for(const SimConfig& c) {
   return b;
 }
 
-Checker::Checker(const SimConfig& config) : bounds_(bounds_for(config)) {}
+Checker::Checker(const SimConfig& config) : bounds_(config.bounds ? *config.bounds : bounds_for(config)) {}
 
 void Checker::report(const std::string& what) {
   if (violations_.size() < kMaxViolations) violations_.push_back("tick " + std::to_string(now_) + ": " + what);

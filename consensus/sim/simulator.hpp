@@ -36,6 +36,7 @@ struct SimConfig {
   std::uint64_t seed = 1;
   NodeConfig node;  // template: self and n are set per node
   LinkModel link;
+  std::optional<Bounds> bounds;  // tests of the checker itself; else bounds_for()
 };
 
 class Simulator;
