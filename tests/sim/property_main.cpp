@@ -37,6 +37,11 @@ Case make_case(std::uint64_t seed) {
   return c;
 }
 
+// The slowest convergence seen, as a share of its bound: how much slack the
+// stated bound has.
+double worst_share = 0;
+std::string worst_case;
+
 bool check(const Case& c) {
   SimConfig config;
   config.n = c.n;
@@ -44,6 +49,16 @@ bool check(const Case& c) {
   Simulator sim(config);
   run(sim, c.plan, c.ticks);
   RunResult r = result_of(sim);
+  if (r.converged) {
+    const auto& k = sim.checker();
+    std::uint64_t took = *r.converged_tick > k.last_fault_tick() ? *r.converged_tick - k.last_fault_tick() : 0;
+    double share = double(took) / double(k.bounds().convergence_ticks);
+    if (share > worst_share) {
+      worst_share = share;
+      worst_case = "seed " + std::to_string(c.seed) + ": " + std::to_string(took) + " ticks, bound " +
+                   std::to_string(k.bounds().convergence_ticks);
+    }
+  }
   if (sim.violations().empty() && r.converged && r.within_bound && r.max_primaries == 1) return true;
   std::printf("FAILED seed %llu: replay with\n  vmrep-sim --nodes %u --seed %llu --ticks %llu --faults '%s'\n",
               static_cast<unsigned long long>(c.seed), c.n, static_cast<unsigned long long>(c.seed),
@@ -93,6 +108,8 @@ int main(int argc, char** argv) {
     for (std::uint64_t s = first; s < first + count; ++s) seeds.push_back(s);
   std::size_t failed = 0;
   for (std::uint64_t s : seeds) failed += check(make_case(s)) ? 0 : 1;
+  std::printf("slowest convergence after the last fault: %s (%.0f%% of the bound)\n", worst_case.c_str(),
+              worst_share * 100);
   std::printf("%zu passed, %zu failed\n", seeds.size() - failed, failed);
   return failed == 0 ? 0 : 1;
 }
