@@ -38,6 +38,16 @@ void FailureDetector::heard_from(NodeId peer, std::vector<Event>& events) {
   }
 }
 
+void FailureDetector::peer_left(NodeId peer, std::vector<Event>& events) {
+  if (peer == kNoNode || peer > peers_.size() || peer == self_) return;
+  auto& p = peers_[peer - 1];
+  p.silent_ticks = config_.suspect_after_ticks_max + 1;
+  if (!p.suspected) {
+    p.suspected = true;
+    events.push_back(Suspected{peer});
+  }
+}
+
 bool FailureDetector::suspects(NodeId peer) const {
   if (peer == kNoNode || peer > peers_.size() || peer == self_) return false;
   return peers_[peer - 1].suspected;

@@ -37,9 +37,16 @@ class FailureDetector {
   // A message from `peer` arrived. Appends Trusted if it was suspected.
   void heard_from(NodeId peer, std::vector<Event>& events);
 
+  // The peer said it is leaving (clean shutdown): suspect it now rather than
+  // after its timeout. Hearing it again later clears this like any suspicion.
+  void peer_left(NodeId peer, std::vector<Event>& events);
+
   bool suspects(NodeId peer) const;
   // Worst-case ticks from a crash to its suspicion, whatever the state.
   std::uint32_t detection_bound_ticks() const { return config_.suspect_after_ticks_max + 1; }
+
+  // The effective configuration (the constructor orders the timeouts).
+  const DetectorConfig& config() const { return config_; }
 
   // Arbitrary state in (self-stabilization tests); out-of-range fields are
   // clamped so the detector is valid again from the next tick.

@@ -43,16 +43,18 @@ void Instance::tick(const FailureDetector& fd, Outputs out) {
   if (s_.ticks_in_key < config_.epoch_min_ticks) ++s_.ticks_in_key;
   if (s_.wrap_guard_ticks > 0) --s_.wrap_guard_ticks;
   NodeId coord = coordinator_of(s_.key.round, config_.n);
+  bool proposed_now = false;
   if (coord != config_.self) {
     if (fd.suspects(coord)) advance_round();
   } else if (s_.phase == Phase::idle) {
     propose(fd, out);
+    proposed_now = s_.phase == Phase::proposed;
   } else {
     try_decide(fd, out);
   }
   if (++s_.ticks_since_estimate >= config_.heartbeat_every_ticks || s_.estimate_pending) {
     broadcast_estimate(out);
-    if (s_.phase == Phase::proposed) resend_proposal(out);
+    if (s_.phase == Phase::proposed && !proposed_now) resend_proposal(out);
   }
 }
 
@@ -180,6 +182,8 @@ void Instance::on_ack(NodeId from, const Ack& m, const FailureDetector& fd, Outp
 }
 
 // Rule "adopt decision": a decision for our epoch or a later one replaces s_i
+// (from any sender: a coordinator check would add nothing against corrupted
+// state, which may name any coordinator)
 // and moves us to the next epoch. So does the decision of the epoch just
 // before ours: its coordinator's next Estimate may overtake the Decide and
 // move our key first. Anything older is stale and answered with our Estimate.
@@ -191,14 +195,15 @@ void Instance::on_decide(NodeId from, const Decide& m, Outputs out) {
     return;
   }
   Key next{m.key.epoch + 1, 0};
+  bool news = s_.log != m.log;  // a duplicate Decide is not a new decision
   s_.log = m.log;
-  p.key = std::max(p.key, next);
+  if (key_in_range(next)) p.key = std::max(p.key, next);
   set_key(std::max(s_.key, next));
-  out.events.push_back(Decided{m.log.recent.back(), false});
+  if (news) out.events.push_back(Decided{m.log.recent.back(), false});
 }
 
 void Instance::set_key(Key k) {
-  if (k.round >= kRoundLimit) k = Key{k.epoch + 1, 0};
+  if (k.round >= kRoundLimit) k = Key{k.epoch >= kEpochLimit ? kEpochLimit : k.epoch + 1, 0};
   if (k.epoch >= kEpochLimit) {
     k = Key{0, 0};
     ++wraps_;

@@ -30,9 +30,9 @@ void check_state(const Node& node, std::vector<std::string>& out) {
                   std::to_string(s.key.round));
   Value v = node.proposal();
   if (v == kNoNode || v > c.n) out.push_back(node_prefix(node) + "proposal is not a node id");
+  const DetectorConfig& d = node.detector().config();
   for (const PeerLiveness& p : node.detector().peers()) {
-    if (p.timeout_ticks < c.detector.suspect_after_ticks ||
-        p.timeout_ticks > c.detector.suspect_after_ticks_max)
+    if (p.timeout_ticks < d.suspect_after_ticks || p.timeout_ticks > d.suspect_after_ticks_max)
       out.push_back(node_prefix(node) + "detector timeout outside its bounds");
   }
 }

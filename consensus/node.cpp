@@ -54,6 +54,10 @@ void Node::step(NodeId from, const Message& m) {
   report_primary_change();
 }
 
+void Node::peer_left(NodeId peer) {
+  detector_.peer_left(peer, events_);
+}
+
 void Node::report_primary_change() {
   NodeId now = primary();
   if (now == reported_primary_) return;

@@ -46,6 +46,8 @@ class Node {
 
   void tick();
   void step(NodeId from, const Message& m);
+  // `peer` announced a clean shutdown (transport Goodbye).
+  void peer_left(NodeId peer);
   std::vector<Envelope> take_outbox();
   std::vector<Event> take_events();
 
