@@ -18,7 +18,10 @@ ensure_packages() {
 
 # What every build needs.
 VMREP_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev)
+  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libboost-dev libprotobuf-dev protobuf-compiler
+  libssl-dev python3)
+# Fuzzing (libFuzzer ships with clang's runtime).
+VMREP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 jobs() { nproc 2>/dev/null || echo 2; }
 

@@ -1,0 +1,129 @@
+// vmrepctl: the operator's command line. A thin client of vmrepd's control
+// API (status, events, metrics) plus the cluster PKI helper.
+// Exit codes: 0 ok, 1 error, 2 usage, 3 daemon unreachable.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "controller/cli/control_client.hpp"
+#include "controller/cli/views.hpp"
+#include "transport/pki.hpp"
+
+namespace {
+
+struct Globals {
+  std::string socket;
+  std::string config;
+  std::string node;
+  bool json = false;
+};
+
+std::string replace_node(std::string s, const std::string& node) {
+  for (auto p = s.find("{node}"); p != std::string::npos; p = s.find("{node}", p + node.size())) s.replace(p, 6, node);
+  return s;
+}
+
+// --socket, else VMREP_SOCKET, else the cluster file's control socket for
+// --node (or this host), else the default path.
+std::string socket_path(const Globals& g) {
+  if (!g.socket.empty()) return g.socket;
+  if (const char* env = std::getenv("VMREP_SOCKET")) return env;
+  if (!g.config.empty()) {
+    auto c = vmrep::config::load_file(g.config);
+    std::string node = g.node;
+    if (node.empty()) {
+      char buf[256] = {};
+      gethostname(buf, sizeof buf - 1);
+      node = std::string(buf).substr(0, std::string(buf).find('.'));
+    }
+    return replace_node(c.control_socket, node);
+  }
+  return vmrep::config::Config{}.control_socket;
+}
+
+nlohmann::json fetch(const Globals& g, const std::string& target) {
+  auto r = vmrep::cli::get(socket_path(g), target);
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (r.status != 200)
+    throw std::runtime_error(target + ": HTTP " + std::to_string(r.status) + ": " +
+                             (j.is_object() && j.contains("error") ? j["error"].get<std::string>() : r.body));
+  if (j.is_discarded()) throw std::runtime_error(target + ": the daemon sent something that is not JSON");
+  return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vmrepctl: inspect and control vmrep, the self-stabilizing VM replication daemon."};
+  app.require_subcommand(1);
+  Globals g;
+  app.add_option("-s,--socket", g.socket, "vmrepd control socket (default: $VMREP_SOCKET, the cluster file's, "
+                                          "or /run/vmrep/vmrepd.sock)");
+  app.add_option("-c,--config", g.config, "cluster file to find the control socket in");
+  app.add_option("-n,--node", g.node, "node name in the cluster file (default: the host name)");
+  app.add_flag("--json", g.json, "machine-readable output");
+
+  auto* status = app.add_subcommand("status", "who is primary, peers' reachability and suspicion, per service");
+  status->add_flag("--json", g.json, "machine-readable output");
+  auto* events = app.add_subcommand("events", "recent role changes and suspicions with timestamps");
+  std::uint64_t since = 0, limit = 50;
+  events->add_option("--since", since, "only events after this sequence number");
+  events->add_option("--limit", limit, "at most this many (newest)")->capture_default_str();
+  events->add_flag("--json", g.json, "machine-readable output");
+  auto* metrics = app.add_subcommand("metrics", "the daemon's Prometheus metrics");
+
+  auto* pki = app.add_subcommand("pki", "make a cluster CA and node certificates");
+  pki->require_subcommand(1);
+  std::string dir = ".", cluster = "vmrep";
+  std::vector<std::string> nodes;
+  auto* init = pki->add_subcommand("init", "create DIR/ca.key and DIR/ca.crt");
+  init->add_option("--dir", dir, "where the files go")->capture_default_str();
+  init->add_option("--cluster", cluster, "CA name")->capture_default_str();
+  init->add_flag("--json", g.json, "machine-readable output");
+  auto* issue = pki->add_subcommand("issue", "create DIR/NODE.key and DIR/NODE.crt signed by the CA");
+  issue->add_option("nodes", nodes, "node names")->required();
+  issue->add_option("--dir", dir, "where the CA is and the files go")->capture_default_str();
+  issue->add_flag("--json", g.json, "machine-readable output");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (status->parsed()) {
+      auto j = fetch(g, "/v1/status");
+      std::cout << (g.json ? j.dump(2) + "\n" : vmrep::cli::render_status(j));
+    } else if (events->parsed()) {
+      auto j = fetch(g, "/v1/events?since=" + std::to_string(since) + "&limit=" + std::to_string(limit));
+      std::cout << (g.json ? j.dump(2) + "\n" : vmrep::cli::render_events(j));
+    } else if (metrics->parsed()) {
+      std::cout << vmrep::cli::get(socket_path(g), "/metrics").body;
+    } else if (init->parsed()) {
+      vmrep::transport::pki::init(dir, cluster);
+      if (g.json) std::cout << nlohmann::json{{"files", {dir + "/ca.key", dir + "/ca.crt"}}}.dump() << "\n";
+      else std::cout << "created " << dir << "/ca.key and " << dir << "/ca.crt (keep ca.key secret)\n";
+    } else if (issue->parsed()) {
+      nlohmann::json files = nlohmann::json::array();
+      for (const auto& n : nodes) {
+        vmrep::transport::pki::issue(dir, n);
+        files.push_back(dir + "/" + n + ".key");
+        files.push_back(dir + "/" + n + ".crt");
+        if (!g.json) std::cout << "created " << dir << "/" << n << ".key and " << dir << "/" << n << ".crt\n";
+      }
+      if (g.json) std::cout << nlohmann::json{{"files", files}}.dump() << "\n";
+    }
+  } catch (const vmrep::cli::Unreachable& e) {
+    std::fprintf(stderr, "vmrepctl: %s\n", e.what());
+    return 3;
+  } catch (const vmrep::config::ConfigError& e) {
+    for (const auto& l : e.lines()) std::fprintf(stderr, "%s\n", l.c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vmrepctl: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,174 @@
+#include "controller/controller.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "transport/codec.hpp"
+
+namespace vmrep::controller {
+namespace {
+
+std::string replace_node(std::string s, const std::string& node) {
+  for (auto pos = s.find("{node}"); pos != std::string::npos; pos = s.find("{node}", pos + node.size()))
+    s.replace(pos, 6, node);
+  return s;
+}
+
+consensus::NodeConfig node_config(const config::Config& c, std::uint32_t self, consensus::NodeId initial) {
+  config::TickTiming t = config::to_ticks(c.timing);
+  consensus::NodeConfig nc;
+  nc.self = self;
+  nc.n = static_cast<std::uint32_t>(c.nodes.size());
+  nc.initial_primary = initial;
+  nc.heartbeat_every_ticks = t.heartbeat_every_ticks;
+  nc.detector.suspect_after_ticks = t.suspect_after_ticks;
+  nc.detector.suspect_after_ticks_max = t.suspect_after_ticks_max;
+  nc.detector.backoff_ticks = std::max<std::uint32_t>(1, t.suspect_after_ticks / 2);
+  // The epoch pace: a decision about every two heartbeats.
+  nc.epoch_min_ticks = 2 * t.heartbeat_every_ticks;
+  nc.wrap_guard_ticks = 2 * t.suspect_after_ticks_max;
+  return nc;
+}
+
+transport::MeshConfig mesh_config(const config::Config& c, std::uint32_t self) {
+  transport::MeshConfig m;
+  m.cluster = c.cluster_name;
+  m.self_id = self;
+  m.self_name = c.nodes[self - 1].name;
+  m.listen_host = c.nodes[self - 1].address == "localhost" ? "127.0.0.1" : c.nodes[self - 1].address;
+  m.listen_port = c.nodes[self - 1].port;
+  for (std::uint32_t id = 1; id <= c.nodes.size(); ++id)
+    if (id != self) m.peers.push_back({id, c.nodes[id - 1].name, c.nodes[id - 1].address, c.nodes[id - 1].port});
+  m.insecure = c.tls.insecure;
+  m.ca_file = c.tls.ca;
+  m.cert_file = c.tls.cert;
+  m.key_file = c.tls.key;
+  m.jitter_seed = self;
+  return m;
+}
+
+}  // namespace
+
+config::Config resolve_for_node(config::Config c, const std::string& node) {
+  c.tls.cert = replace_node(c.tls.cert, node);
+  c.tls.key = replace_node(c.tls.key, node);
+  c.control_socket = replace_node(c.control_socket, node);
+  c.data_dir = replace_node(c.data_dir, node);
+  return c;
+}
+
+Controller::Controller(boost::asio::io_context& io, config::Config config, std::uint32_t self_id)
+    : io_(io), config_(std::move(config)), self_(self_id), events_(clock_) {
+  std::vector<std::string> names;
+  for (const auto& n : config_.nodes) names.push_back(n.name);
+  elections_.push_back(std::make_unique<agents::ElectionAgent>(
+      agents::ElectionAgentConfig{0, "", names, node_config(config_, self_, 1)}, *this, events_));
+  for (std::size_t i = 0; i < config_.services.size(); ++i) {
+    const auto& svc = config_.services[i];
+    consensus::NodeId first = svc.preferred.empty() ? 1 : config_.node_id(svc.preferred.front());
+    elections_.push_back(std::make_unique<agents::ElectionAgent>(
+        agents::ElectionAgentConfig{static_cast<std::uint32_t>(i + 1), svc.name, names,
+                                    node_config(config_, self_, first == 0 ? 1 : first)},
+        *this, events_));
+  }
+  mesh_ = std::make_unique<transport::PeerMesh>(
+      io_, mesh_config(config_, self_), [this](std::uint32_t from, const wire::Frame& f) { on_frame(from, f); },
+      [this](std::uint32_t peer, bool up) { on_link(peer, up); });
+  heartbeat_ = std::make_unique<agents::HeartbeatAgent>(io_, std::chrono::milliseconds(config_.timing.tick_ms),
+                                                        [this] { tick(); });
+  control_ = std::make_unique<ControlServer>(io_, config_.control_socket, config_.control_socket_mode,
+                                             config_.metrics_port);
+  register_endpoints();
+}
+
+Controller::~Controller() {
+  if (!stopped_) stop("shutdown");
+}
+
+std::string Controller::name_of(std::uint32_t id) const {
+  return id >= 1 && id <= config_.nodes.size() ? config_.nodes[id - 1].name : "node#" + std::to_string(id);
+}
+
+void Controller::start() {
+  started_ = std::chrono::steady_clock::now();
+  control_->start();
+  mesh_->start();
+  heartbeat_->start();
+  events_.record("", "started", "vmrepd " + name_of(self_) + " in cluster " + config_.cluster_name);
+  spdlog::info("started as {} (id {}) in cluster {}: {} peer(s), {} service(s), control socket {}", name_of(self_),
+               self_, config_.cluster_name, config_.nodes.size() - 1, config_.services.size(), config_.control_socket);
+}
+
+void Controller::stop(const std::string& reason) {
+  if (stopped_) return;
+  stopped_ = true;
+  spdlog::info("stopping: {}", reason);
+  events_.record("", "stopping", reason);
+  heartbeat_->stop();
+  mesh_->stop(reason);
+  control_->stop();
+}
+
+void Controller::reload(const config::Config& fresh) {
+  std::vector<std::string> restart_needed;
+  if (fresh.nodes.size() != config_.nodes.size()) restart_needed.push_back("nodes");
+  if (fresh.timing.tick_ms != config_.timing.tick_ms ||
+      fresh.timing.heartbeat_interval_ms != config_.timing.heartbeat_interval_ms ||
+      fresh.timing.suspect_timeout_ms != config_.timing.suspect_timeout_ms ||
+      fresh.timing.suspect_timeout_max_ms != config_.timing.suspect_timeout_max_ms)
+    restart_needed.push_back("timing");
+  if (fresh.tls.ca != config_.tls.ca || fresh.tls.cert != config_.tls.cert || fresh.tls.key != config_.tls.key)
+    restart_needed.push_back("tls");
+  if (fresh.services.size() != config_.services.size()) restart_needed.push_back("services");
+  config_.log_level = fresh.log_level;
+  spdlog::set_level(spdlog::level::from_str(fresh.log_level));
+  for (std::size_t i = 0; i < fresh.services.size() && i < config_.services.size(); ++i)
+    config_.services[i].hooks = fresh.services[i].hooks;
+  std::string note = "log level " + fresh.log_level + ", hooks";
+  if (!restart_needed.empty()) {
+    std::string list;
+    for (const auto& r : restart_needed) list += (list.empty() ? "" : ", ") + r;
+    note += "; changed but needs a restart: " + list;
+  }
+  spdlog::info("reloaded configuration: {}", note);
+  events_.record("", "config_reloaded", note);
+}
+
+void Controller::tick() {
+  for (auto& e : elections_) e->tick();
+}
+
+void Controller::send(std::uint32_t to, std::uint32_t instance, const consensus::Message& m) {
+  wire::Frame f;
+  *f.mutable_consensus() = transport::to_wire(instance, m);
+  mesh_->send(to, f);
+}
+
+void Controller::on_frame(std::uint32_t from, const wire::Frame& frame) {
+  if (frame.has_goodbye()) {
+    // The reason is the peer's text: one line, printable, bounded.
+    std::string reason = frame.goodbye().reason().substr(0, 200);
+    for (char& ch : reason)
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+    spdlog::info("peer {} is leaving: {}", name_of(from), reason);
+    events_.record("", "peer_left", name_of(from) + ": " + reason);
+    for (auto& e : elections_) e->peer_left(from);
+    return;
+  }
+  if (!frame.has_consensus()) return;
+  const wire::Consensus& c = frame.consensus();
+  std::string error;
+  auto msg = transport::from_wire(c, error);
+  if (!msg || c.instance() >= elections_.size()) {
+    ++frames_refused_;
+    spdlog::warn("peer {}: consensus frame refused: {}", name_of(from),
+                 msg ? "unknown instance " + std::to_string(c.instance()) : error);
+    return;
+  }
+  elections_[c.instance()]->on_message(from, *msg);
+}
+
+void Controller::on_link(std::uint32_t peer, bool up) {
+  events_.record("", up ? "link_up" : "link_down", name_of(peer));
+}
+
+}  // namespace vmrep::controller

@@ -1,0 +1,73 @@
+#pragma once
+// vmrepd's one Controller: owns every top-level object of the daemon (peer
+// mesh, heartbeat and election agents, control server, event log) and wires
+// them. Holds no algorithm: the agents bind the pure core; this only routes.
+//
+// Contract: constructed, started, stopped and destroyed on the event-loop
+// thread, which also runs every callback. No locks.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "agents/clock.hpp"
+#include "agents/election_agent.hpp"
+#include "agents/event_log.hpp"
+#include "agents/heartbeat_agent.hpp"
+#include "agents/peer_sender.hpp"
+#include "config/config.hpp"
+#include "controller/control_server.hpp"
+#include "transport/peer_mesh.hpp"
+
+namespace vmrep::controller {
+
+class Controller final : public agents::PeerSender {
+ public:
+  // `config` already resolved for this node (see resolve_for_node).
+  Controller(boost::asio::io_context& io, config::Config config, std::uint32_t self_id);
+  ~Controller() override;
+
+  void start();  // throws std::runtime_error with one line on a start-up failure
+  // Clean leave: Goodbye to the peers (they suspect us at once), then close.
+  void stop(const std::string& reason);
+  // SIGHUP: apply what can change at run time (log level, hooks); name what
+  // needs a restart.
+  void reload(const config::Config& fresh);
+
+  void send(std::uint32_t to, std::uint32_t instance, const consensus::Message& m) override;
+
+  nlohmann::json status() const;
+  std::string metrics() const;
+  const agents::EventLog& events() const { return events_; }
+
+ private:
+  void on_frame(std::uint32_t from, const wire::Frame& frame);
+  void on_link(std::uint32_t peer, bool up);
+  void tick();
+  void register_endpoints();
+  std::string name_of(std::uint32_t id) const;
+
+  boost::asio::io_context& io_;
+  config::Config config_;
+  std::uint32_t self_;
+  agents::SystemClock clock_;
+  agents::EventLog events_;
+  std::unique_ptr<transport::PeerMesh> mesh_;
+  std::vector<std::unique_ptr<agents::ElectionAgent>> elections_;  // [0] cluster, [i] service i
+  std::unique_ptr<agents::HeartbeatAgent> heartbeat_;
+  std::unique_ptr<ControlServer> control_;
+  std::chrono::steady_clock::time_point started_;
+  std::uint64_t frames_refused_ = 0;
+  bool stopped_ = false;
+};
+
+// Replaces "{node}" in the paths that may carry it (tls.cert, tls.key,
+// control socket, data_dir) with `node`.
+config::Config resolve_for_node(config::Config c, const std::string& node);
+
+}  // namespace vmrep::controller

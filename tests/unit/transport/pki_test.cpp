@@ -1,0 +1,151 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "test_support.hpp"
+#include "transport/pki.hpp"
+
+namespace vmrep::transport {
+namespace {
+
+using test::TempDir;
+
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+using CertPtr = std::unique_ptr<X509, X509Free>;
+
+CertPtr load(const std::string& file) {
+  FILE* f = std::fopen(file.c_str(), "r");
+  if (f == nullptr) return nullptr;
+  CertPtr cert(PEM_read_X509(f, nullptr, nullptr, nullptr));
+  std::fclose(f);
+  return cert;
+}
+
+// X509_verify_cert of `leaf` against `ca` as the only trust anchor.
+bool verifies(X509* ca, X509* leaf, int purpose) {
+  X509_STORE* store = X509_STORE_new();
+  X509_STORE_add_cert(store, ca);
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  X509_STORE_CTX_init(ctx, store, leaf, nullptr);
+  X509_STORE_CTX_set_purpose(ctx, purpose);
+  const bool ok = X509_verify_cert(ctx) == 1;
+  if (!ok) ADD_FAILURE() << X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+  X509_STORE_CTX_free(ctx);
+  X509_STORE_free(store);
+  return ok;
+}
+
+mode_t mode_of(const std::string& file) {
+  struct stat st {};
+  ::stat(file.c_str(), &st);
+  return st.st_mode & 0777;
+}
+
+std::string thrown_by(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "(nothing thrown)";
+}
+
+TEST(Pki, InitThenIssue_ProducesCertificatesOpenSslVerifies) {
+  TempDir dir;
+  pki::init(dir.str(), "c1");
+  pki::issue(dir.str(), "h1");
+  pki::issue(dir.str(), "h2");
+
+  CertPtr ca = load(dir.file("ca.crt"));
+  CertPtr h1 = load(dir.file("h1.crt"));
+  ASSERT_TRUE(ca && h1);
+  EXPECT_TRUE(verifies(ca.get(), h1.get(), X509_PURPOSE_SSL_SERVER));
+  EXPECT_TRUE(verifies(ca.get(), h1.get(), X509_PURPOSE_SSL_CLIENT));
+  EXPECT_EQ(X509_check_ca(ca.get()), 1);
+  EXPECT_EQ(X509_check_ca(h1.get()), 0);
+  EXPECT_EQ(X509_check_host(h1.get(), "h1", 0, 0, nullptr), 1);  // subjectAltName DNS:h1
+  EXPECT_EQ(X509_check_host(h1.get(), "h2", 0, 0, nullptr), 0);
+  const uint32_t ku = X509_get_key_usage(h1.get());
+  EXPECT_TRUE(ku & KU_DIGITAL_SIGNATURE);
+  EXPECT_TRUE(ku & KU_KEY_ENCIPHERMENT);
+  EXPECT_FALSE(ku & KU_KEY_CERT_SIGN);
+
+  EVP_PKEY* key = X509_get0_pubkey(h1.get());
+  ASSERT_NE(key, nullptr);
+  EXPECT_EQ(EVP_PKEY_get_base_id(key), EVP_PKEY_EC);
+  char group[64] = {};
+  std::size_t len = 0;
+  EVP_PKEY_get_group_name(key, group, sizeof group, &len);
+  EXPECT_STREQ(group, "prime256v1");
+
+  // Random serials: two certificates do not share one.
+  CertPtr h2 = load(dir.file("h2.crt"));
+  EXPECT_NE(ASN1_INTEGER_cmp(X509_get0_serialNumber(h1.get()), X509_get0_serialNumber(h2.get())), 0);
+
+  EXPECT_EQ(mode_of(dir.file("ca.key")), 0600u);
+  EXPECT_EQ(mode_of(dir.file("h1.key")), 0600u);
+}
+
+TEST(Pki, OtherCa_DoesNotVerify) {
+  TempDir a, b;
+  pki::init(a.str(), "c1");
+  pki::init(b.str(), "c1");
+  pki::issue(b.str(), "h1");
+  CertPtr ca = load(a.file("ca.crt"));
+  CertPtr h1 = load(b.file("h1.crt"));
+  X509_STORE* store = X509_STORE_new();
+  X509_STORE_add_cert(store, ca.get());
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  X509_STORE_CTX_init(ctx, store, h1.get(), nullptr);
+  EXPECT_NE(X509_verify_cert(ctx), 1);
+  X509_STORE_CTX_free(ctx);
+  X509_STORE_free(store);
+}
+
+TEST(Pki, ExistingFiles_AreNeverOverwritten) {
+  TempDir dir;
+  pki::init(dir.str(), "c1");
+  pki::issue(dir.str(), "h1");
+  const auto before = std::filesystem::last_write_time(dir.path() / "h1.key");
+
+  EXPECT_EQ(thrown_by([&] { pki::init(dir.str(), "c1"); }),
+            "pki: " + dir.file("ca.key") + ": already exists; refusing to overwrite");
+  EXPECT_EQ(thrown_by([&] { pki::issue(dir.str(), "h1"); }),
+            "pki: " + dir.file("h1.key") + ": already exists; refusing to overwrite");
+  EXPECT_EQ(std::filesystem::last_write_time(dir.path() / "h1.key"), before);
+
+  // Only the certificate left: still refused, and the key is not recreated.
+  std::filesystem::remove(dir.path() / "h1.key");
+  EXPECT_NE(thrown_by([&] { pki::issue(dir.str(), "h1"); }).find("h1.crt: already exists"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "h1.key"));
+}
+
+TEST(Pki, IssueWithoutCa_NamesTheFile) {
+  TempDir dir;
+  const std::string what = thrown_by([&] { pki::issue(dir.str(), "h1"); });
+  EXPECT_NE(what.find(dir.file("ca.crt")), std::string::npos) << what;
+  EXPECT_EQ(what.find('\n'), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "h1.key"));
+}
+
+TEST(Pki, BadNodeName_IsRefused) {
+  TempDir dir;
+  pki::init(dir.str(), "c1");
+  for (const char* name : {"", "../evil", "a/b", "ca", ".hidden", "white space"}) {
+    EXPECT_NE(thrown_by([&] { pki::issue(dir.str(), name); }).find("invalid node name"), std::string::npos)
+        << name;
+  }
+}
+
+}  // namespace
+}  // namespace vmrep::transport

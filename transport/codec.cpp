@@ -1,0 +1,140 @@
+// Mapping between the pure consensus messages and their wire form, and the
+// frame encoder. Nothing here throws on bad input: from_wire answers with an
+// error line instead.
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <variant>
+
+#include "transport/codec.hpp"
+
+namespace vmrep::transport {
+namespace {
+
+// A decided log longer than this cannot come from a correctly configured
+// peer (the core keeps a short window); refusing it bounds what one message
+// can make us allocate.
+constexpr int kMaxWireLogEntries = 1024;
+
+void put_key(wire::Key* out, const consensus::Key& k) {
+  out->set_epoch(k.epoch);
+  out->set_round(k.round);
+}
+
+consensus::Key get_key(const wire::Key& k) { return consensus::Key{k.epoch(), k.round()}; }
+
+void put_log(wire::DecidedLog* out, const consensus::DecidedLog& log) {
+  out->mutable_recent()->Reserve(static_cast<int>(log.recent.size()));
+  for (const auto& d : log.recent) {
+    auto* w = out->add_recent();
+    w->set_epoch(d.epoch);
+    w->set_value(d.value);
+  }
+  out->set_evicted_digest(log.evicted_digest);
+  out->set_evicted_count(log.evicted_count);
+}
+
+bool get_log(const wire::DecidedLog& in, consensus::DecidedLog& out, std::string& error) {
+  if (in.recent_size() > kMaxWireLogEntries) {
+    error = "decided log of " + std::to_string(in.recent_size()) + " entries exceeds " +
+            std::to_string(kMaxWireLogEntries);
+    return false;
+  }
+  out.recent.clear();
+  out.recent.reserve(static_cast<std::size_t>(in.recent_size()));
+  for (const auto& d : in.recent()) out.recent.push_back(consensus::Decision{d.epoch(), d.value()});
+  out.evicted_digest = in.evicted_digest();
+  out.evicted_count = in.evicted_count();
+  return true;
+}
+
+}  // namespace
+
+std::string encode_frame(wire::Frame frame) {
+  frame.set_version(kWireVersion);
+  const std::size_t size = frame.ByteSizeLong();
+  std::string out(4 + size, '\0');
+  out[0] = static_cast<char>((size >> 24) & 0xff);
+  out[1] = static_cast<char>((size >> 16) & 0xff);
+  out[2] = static_cast<char>((size >> 8) & 0xff);
+  out[3] = static_cast<char>(size & 0xff);
+  frame.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(out.data() + 4));
+  return out;
+}
+
+wire::Consensus to_wire(std::uint32_t instance, const consensus::Message& m) {
+  wire::Consensus out;
+  out.set_instance(instance);
+  std::visit(
+      [&out](const auto& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, consensus::Estimate>) {
+          auto* w = out.mutable_estimate();
+          w->set_value(msg.value);
+          put_key(w->mutable_key(), msg.key);
+        } else if constexpr (std::is_same_v<T, consensus::Propose>) {
+          auto* w = out.mutable_propose();
+          w->set_value(msg.value);
+          put_key(w->mutable_key(), msg.key);
+          put_log(w->mutable_log(), msg.log);
+        } else if constexpr (std::is_same_v<T, consensus::Ack>) {
+          put_key(out.mutable_ack()->mutable_key(), msg.key);
+        } else {
+          static_assert(std::is_same_v<T, consensus::Decide>);
+          auto* w = out.mutable_decide();
+          w->set_value(msg.value);
+          put_key(w->mutable_key(), msg.key);
+          put_log(w->mutable_log(), msg.log);
+        }
+      },
+      m);
+  return out;
+}
+
+std::optional<consensus::Message> from_wire(const wire::Consensus& m, std::string& error) {
+  switch (m.body_case()) {
+    case wire::Consensus::kEstimate: {
+      const auto& w = m.estimate();
+      if (!w.has_key()) {
+        error = "estimate without key";
+        return std::nullopt;
+      }
+      return consensus::Estimate{w.value(), get_key(w.key())};
+    }
+    case wire::Consensus::kPropose: {
+      const auto& w = m.propose();
+      if (!w.has_key()) {
+        error = "propose without key";
+        return std::nullopt;
+      }
+      consensus::Propose p{w.value(), get_key(w.key()), {}};
+      if (!get_log(w.log(), p.log, error)) return std::nullopt;
+      return p;
+    }
+    case wire::Consensus::kAck: {
+      const auto& w = m.ack();
+      if (!w.has_key()) {
+        error = "ack without key";
+        return std::nullopt;
+      }
+      return consensus::Ack{get_key(w.key())};
+    }
+    case wire::Consensus::kDecide: {
+      const auto& w = m.decide();
+      if (!w.has_key()) {
+        error = "decide without key";
+        return std::nullopt;
+      }
+      consensus::Decide d{w.value(), get_key(w.key()), {}};
+      if (!get_log(w.log(), d.log, error)) return std::nullopt;
+      return d;
+    }
+    case wire::Consensus::BODY_NOT_SET:
+      break;
+  }
+  error = "consensus message without body";
+  return std::nullopt;
+}
+
+}  // namespace vmrep::transport

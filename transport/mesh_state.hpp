@@ -1,0 +1,89 @@
+#pragma once
+// Private to transport/: what the listener, the inbound sessions and the
+// outbound links of one PeerMesh share.
+//
+// Ownership: PeerMesh::Impl, every link and every session hold it by
+// shared_ptr, and every pending asynchronous operation holds its link or
+// session, so a handler that runs after the PeerMesh is gone still finds
+// live objects. Once `stopped` is set nothing calls on_frame/on_link again.
+//
+// Threads: everything here runs on the io thread, except the stats, which
+// any thread may read (under stats_mutex).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "transport/peer_mesh.hpp"
+
+namespace vmrep::transport::detail {
+
+class InboundSession;
+
+// A dialer has this long for connect + TLS handshake; a listener has this long
+// from accept until the Hello is in. A silent peer never holds a slot longer.
+inline constexpr std::chrono::milliseconds kHandshakeTimeout{5000};
+// An outbound link that lasted this long counts as a success for the backoff.
+inline constexpr std::chrono::milliseconds kStableLink{5000};
+// stop() waits at most this long for a Goodbye to leave.
+inline constexpr std::chrono::milliseconds kGoodbyeGrace{200};
+// Connections accepted but not yet past their Hello; more are refused.
+inline constexpr std::size_t kMaxPendingInbound = 64;
+inline constexpr std::size_t kReadChunkBytes = 16 * 1024;
+
+// A string from the network made fit for one log line: control characters
+// become '?', and it is cut at 64 characters.
+std::string printable(std::string_view s);
+
+struct MeshState {
+  MeshState(boost::asio::io_context& io_context, MeshConfig cfg, PeerMesh::FrameHandler frame_handler,
+            PeerMesh::LinkHandler link_handler);
+
+  boost::asio::io_context& io;
+  const MeshConfig config;
+  std::unique_ptr<boost::asio::ssl::context> tls;  // null in insecure mode
+  PeerMesh::FrameHandler on_frame;
+  PeerMesh::LinkHandler on_link;
+  bool stopped = false;
+  std::mt19937_64 rng;  // backoff jitter only
+
+  const PeerEndpoint* peer_by_id(std::uint32_t id) const;
+  const PeerEndpoint* peer_by_name(const std::string& name) const;
+  // "h2" for a configured peer, "#7" otherwise (log lines).
+  std::string name_of(std::uint32_t id) const;
+
+  // Stats. `f` runs under the lock; keep it to field updates.
+  template <class F>
+  void update_stats(std::uint32_t peer, F&& f) {
+    std::lock_guard lock(stats_mutex_);
+    auto it = stats_.find(peer);
+    if (it != stats_.end()) f(it->second);
+  }
+  PeerStats stats(std::uint32_t peer) const;
+  std::atomic<std::uint64_t> inbound_refused{0};
+
+  // Inbound registry. Weak: a session lives as long as its pending
+  // operations, and stop() reaches every one still alive.
+  std::map<std::uint32_t, std::weak_ptr<InboundSession>> inbound_current;
+  std::list<std::weak_ptr<InboundSession>> inbound_all;
+  std::size_t inbound_pending = 0;  // accepted, no Hello yet
+  void register_inbound(const std::shared_ptr<InboundSession>& s);
+
+ private:
+  std::map<std::uint32_t, const PeerEndpoint*> by_id_;
+  std::map<std::string, const PeerEndpoint*> by_name_;
+  mutable std::mutex stats_mutex_;
+  std::map<std::uint32_t, PeerStats> stats_;
+};
+
+}  // namespace vmrep::transport::detail
