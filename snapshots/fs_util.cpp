@@ -1,0 +1,155 @@
+#include "snapshots/fs_util.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
+#include <cerrno>
+
+#include "snapshots/errors.hpp"
+
+namespace vmrep::snapshots::detail {
+
+Fd& Fd::operator=(Fd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void write_all(int fd, ByteView data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("cannot write", path, errno);
+    }
+    data = data.subspan(static_cast<std::size_t>(n));
+  }
+}
+
+void fsync_fd(int fd, const std::string& path) {
+  if (::fsync(fd) != 0) throw_errno("cannot fsync", path, errno);
+}
+
+void fsync_dir(const std::filesystem::path& dir) {
+  const Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw_errno("cannot open directory", dir.string(), errno);
+  fsync_fd(fd.get(), dir.string());
+}
+
+void fsync_many(std::span<const int> fds, std::span<const std::string> paths, bool data_only) {
+  constexpr std::size_t threads_max = 8;
+  const std::size_t n = fds.size();
+  std::vector<int> errors(n, 0);
+  const auto sync_stride = [&](std::size_t first, std::size_t stride) {
+    for (std::size_t i = first; i < n; i += stride) {
+      if ((data_only ? ::fdatasync(fds[i]) : ::fsync(fds[i])) != 0) errors[i] = errno;
+    }
+  };
+  const std::size_t threads = std::min(n / 4, threads_max);
+  if (threads <= 1) {
+    sync_stride(0, 1);
+  } else {
+    std::vector<std::thread> pool;
+    pool.reserve(threads);
+    for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(sync_stride, t, threads);
+    for (std::thread& t : pool) t.join();
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (errors[i] != 0) throw_errno("cannot fsync", paths[i], errors[i]);
+  }
+}
+
+void fsync_dirs(const std::vector<std::filesystem::path>& dirs) {
+  std::vector<Fd> open_dirs;
+  std::vector<int> fds;
+  std::vector<std::string> names;
+  for (const auto& dir : dirs) {
+    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw_errno("cannot open directory", dir.string(), errno);
+    fds.push_back(fd.get());
+    names.push_back(dir.string());
+    open_dirs.push_back(std::move(fd));
+  }
+  fsync_many(fds, names, false);
+}
+
+std::optional<Bytes> read_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
+  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    throw_errno("cannot open", path.string(), errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno("cannot stat", path.string(), errno);
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    throw SnapshotError("file " + printable(path.string(), 300) + " is " + std::to_string(st.st_size) +
+                        " bytes, more than the " + std::to_string(max_bytes) + " allowed");
+  }
+  Bytes data(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < data.size()) {
+    const ssize_t n = ::read(fd.get(), data.data() + got, data.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("cannot read", path.string(), errno);
+    }
+    if (n == 0) break;  // shrank while we read: return what is there
+    got += static_cast<std::size_t>(n);
+  }
+  data.resize(got);
+  return data;
+}
+
+Fd create_temp_beside(const std::filesystem::path& final_path, std::filesystem::path& temp_path) {
+  static std::atomic<std::uint64_t> counter{0};
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    temp_path = final_path.parent_path() / (std::string(temp_prefix) + final_path.filename().string() + "-" +
+                                            std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)));
+    Fd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (fd) return fd;
+    if (errno != EEXIST) throw_errno("cannot create", temp_path.string(), errno);
+  }
+  throw SnapshotError("cannot create a temp file beside " + printable(final_path.string(), 300));
+}
+
+bool write_file_atomic(const std::filesystem::path& path, ByteView data, Replace replace) {
+  std::filesystem::path temp;
+  {
+    const Fd fd = create_temp_beside(path, temp);
+    try {
+      write_all(fd.get(), data, temp.string());
+      fsync_fd(fd.get(), temp.string());
+    } catch (...) {
+      ::unlink(temp.c_str());
+      throw;
+    }
+  }
+  if (replace == Replace::allowed) {
+    if (::rename(temp.c_str(), path.c_str()) != 0) {
+      const int e = errno;
+      ::unlink(temp.c_str());
+      throw_errno("cannot rename into place", path.string(), e);
+    }
+    return true;
+  }
+  // link() never replaces: it fails with EEXIST, atomically.
+  const int rc = ::link(temp.c_str(), path.c_str());
+  const int e = errno;
+  ::unlink(temp.c_str());
+  if (rc == 0) return true;
+  if (e == EEXIST) return false;
+  throw_errno("cannot link into place", path.string(), e);
+}
+
+}  // namespace vmrep::snapshots::detail
