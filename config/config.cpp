@@ -173,6 +173,24 @@ std::uint32_t ceil_ticks(std::uint32_t ms, std::uint32_t tick_ms) {
 
 }  // namespace
 
+namespace {
+
+std::string replace_node(std::string s, const std::string& node) {
+  for (auto pos = s.find("{node}"); pos != std::string::npos; pos = s.find("{node}", pos + node.size()))
+    s.replace(pos, 6, node);
+  return s;
+}
+
+}  // namespace
+
+Config resolve_for_node(Config c, const std::string& node) {
+  c.tls.cert = replace_node(c.tls.cert, node);
+  c.tls.key = replace_node(c.tls.key, node);
+  c.control_socket = replace_node(c.control_socket, node);
+  c.data_dir = replace_node(c.data_dir, node);
+  return c;
+}
+
 TickTiming to_ticks(const Timing& t) {
   return TickTiming{ceil_ticks(t.heartbeat_interval_ms, t.tick_ms), ceil_ticks(t.suspect_timeout_ms, t.tick_ms),
                     ceil_ticks(t.suspect_timeout_max_ms, t.tick_ms)};

@@ -89,6 +89,10 @@ class ConfigError : public std::runtime_error {
 Config load_string(const std::string& text, const std::string& name);
 Config load_file(const std::string& path);  // unreadable file: ConfigError naming it
 
+// The config as node `node` sees it: "{node}" in tls.cert, tls.key, the
+// control socket and data_dir replaced by its name.
+Config resolve_for_node(Config c, const std::string& node);
+
 // Ticks derived once from milliseconds (TigerBeetle style: time in ticks).
 struct TickTiming {
   std::uint32_t heartbeat_every_ticks;

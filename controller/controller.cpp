@@ -7,12 +7,6 @@
 namespace vmrep::controller {
 namespace {
 
-std::string replace_node(std::string s, const std::string& node) {
-  for (auto pos = s.find("{node}"); pos != std::string::npos; pos = s.find("{node}", pos + node.size()))
-    s.replace(pos, 6, node);
-  return s;
-}
-
 consensus::NodeConfig node_config(const config::Config& c, std::uint32_t self, consensus::NodeId initial) {
   config::TickTiming t = config::to_ticks(c.timing);
   consensus::NodeConfig nc;
@@ -47,14 +41,6 @@ transport::MeshConfig mesh_config(const config::Config& c, std::uint32_t self) {
 }
 
 }  // namespace
-
-config::Config resolve_for_node(config::Config c, const std::string& node) {
-  c.tls.cert = replace_node(c.tls.cert, node);
-  c.tls.key = replace_node(c.tls.key, node);
-  c.control_socket = replace_node(c.control_socket, node);
-  c.data_dir = replace_node(c.data_dir, node);
-  return c;
-}
 
 Controller::Controller(boost::asio::io_context& io, config::Config config, std::uint32_t self_id)
     : io_(io), config_(std::move(config)), self_(self_id), events_(clock_) {

@@ -28,7 +28,7 @@ namespace vmrep::controller {
 
 class Controller final : public agents::PeerSender {
  public:
-  // `config` already resolved for this node (see resolve_for_node).
+  // `config` already resolved for this node (config::resolve_for_node).
   Controller(boost::asio::io_context& io, config::Config config, std::uint32_t self_id);
   ~Controller() override;
 
@@ -65,9 +65,5 @@ class Controller final : public agents::PeerSender {
   std::uint64_t frames_refused_ = 0;
   bool stopped_ = false;
 };
-
-// Replaces "{node}" in the paths that may carry it (tls.cert, tls.key,
-// control socket, data_dir) with `node`.
-config::Config resolve_for_node(config::Config c, const std::string& node);
 
 }  // namespace vmrep::controller

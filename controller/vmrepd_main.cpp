@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
                  config_path.c_str(), node_list(config).c_str());
     return 1;
   }
-  config = vmrep::controller::resolve_for_node(std::move(config), node);
+  config = vmrep::config::resolve_for_node(std::move(config), node);
   if (!log_level.empty()) config.log_level = log_level;
   setup_logging(node, config.log_level);
 
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
       hup.async_wait([&](const boost::system::error_code& err, int) {
         if (err) return;
         try {
-          controller.reload(vmrep::controller::resolve_for_node(vmrep::config::load_file(config_path), node));
+          controller.reload(vmrep::config::resolve_for_node(vmrep::config::load_file(config_path), node));
         } catch (const vmrep::config::ConfigError& e) {
           spdlog::error("reload refused, keeping the running configuration: {}", e.lines().front());
         }

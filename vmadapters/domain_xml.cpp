@@ -106,21 +106,6 @@ DiskChain chain_of(xmlNode* disk) {
   return chain;
 }
 
-std::string escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '\'': out += "&apos;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string dump(xmlDoc* doc) {
   xmlChar* buffer = nullptr;
@@ -179,6 +164,23 @@ void rewrite_paths(xmlNode* node, const std::map<std::string, std::string>& rewr
 }
 
 }  // namespace
+
+std::string escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\'': out += "&apos;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 
 std::string domain_name(const std::string& domain_xml) {
   Doc doc = parse(domain_xml, parse_op);

@@ -15,6 +15,9 @@ namespace vmrep::vmadapters::xml {
 // Domain XML larger than this is refused (bound everything).
 inline constexpr std::size_t domain_xml_bytes_max = 4u << 20;
 
+// Text made safe for XML character data and attribute values (' and ").
+std::string escape(const std::string& text);
+
 std::string domain_name(const std::string& domain_xml);
 
 // The writable file-backed disks (device='disk', type='file', not readonly) with

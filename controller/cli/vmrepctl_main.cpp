@@ -24,11 +24,6 @@ struct Globals {
   bool json = false;
 };
 
-std::string replace_node(std::string s, const std::string& node) {
-  for (auto p = s.find("{node}"); p != std::string::npos; p = s.find("{node}", p + node.size())) s.replace(p, 6, node);
-  return s;
-}
-
 // --socket, else VMREP_SOCKET, else the cluster file's control socket for
 // --node (or this host), else the default path.
 std::string socket_path(const Globals& g) {
@@ -42,7 +37,7 @@ std::string socket_path(const Globals& g) {
       gethostname(buf, sizeof buf - 1);
       node = std::string(buf).substr(0, std::string(buf).find('.'));
     }
-    return replace_node(c.control_socket, node);
+    return vmrep::config::resolve_for_node(c, node).control_socket;
   }
   return vmrep::config::Config{}.control_socket;
 }

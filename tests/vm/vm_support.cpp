@@ -1,4 +1,5 @@
 #include "tests/vm/vm_support.hpp"
+#include "vmadapters/domain_xml.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -52,19 +53,6 @@ std::string trim(std::string s) {
   return s;
 }
 
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 bool on_path(const std::string& tool) {
   return vmadapters::run_process({"sh", "-c", "command -v " + tool}, 5s).exit_code == 0;
@@ -139,19 +127,19 @@ std::string domain_type(const GuestImages& guest) {
 std::string guest_domain_xml(const GuestImages& guest, const GuestSpec& spec) {
   std::ostringstream x;
   x << "<domain type='" << spec.type << "'>\n"
-    << "  <name>" << xml_escape(spec.name) << "</name>\n"
+    << "  <name>" << vmadapters::xml::escape(spec.name) << "</name>\n"
     << "  <memory unit='MiB'>" << spec.memory_mib << "</memory>\n"
     << "  <vcpu>1</vcpu>\n"
     << "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n"
-    << "    <kernel>" << xml_escape(guest.kernel.string()) << "</kernel>\n"
-    << "    <initrd>" << xml_escape(guest.initrd.string()) << "</initrd>\n"
+    << "    <kernel>" << vmadapters::xml::escape(guest.kernel.string()) << "</kernel>\n"
+    << "    <initrd>" << vmadapters::xml::escape(guest.initrd.string()) << "</initrd>\n"
     << "    <cmdline>console=ttyS0 quiet loglevel=1 panic=-1</cmdline>\n  </os>\n"
     << "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>destroy</on_reboot>\n  <on_crash>destroy</on_crash>\n"
     << "  <devices>\n"
     << "    <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n"
-    << "      <source file='" << xml_escape(spec.disk.string()) << "'/>\n"
+    << "      <source file='" << vmadapters::xml::escape(spec.disk.string()) << "'/>\n"
     << "      <target dev='vda' bus='virtio'/>\n    </disk>\n"
-    << "    <serial type='unix'>\n      <source mode='bind' path='" << xml_escape(spec.socket.string()) << "'/>\n"
+    << "    <serial type='unix'>\n      <source mode='bind' path='" << vmadapters::xml::escape(spec.socket.string()) << "'/>\n"
     << "      <target port='0'/>\n    </serial>\n"
     << "    <memballoon model='none'/>\n  </devices>\n</domain>\n";
   return x.str();
