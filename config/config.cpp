@@ -130,22 +130,25 @@ std::uint32_t Config::node_id(const std::string& name) const {
   return 0;
 }
 
-ConfigError::ConfigError(std::vector<std::string> lines)
-    : std::runtime_error(joined(lines)), lines_(std::move(lines)) {}
+ConfigError::ConfigError(std::vector<std::string> lines, bool internal)
+    : std::runtime_error(joined(lines)), lines_(std::move(lines)), internal_(internal) {}
 
 Config load_string(const std::string& text, const std::string& name) {
   detail::Errors errors(name);
   Config c;
+  bool internal = false;
   try {
     c = load_checked(text, name, errors);
   } catch (const YAML::Exception& e) {
     // A yaml-cpp failure outside parsing is a bug here; say so, with its mark.
     errors.add(detail::pos_of_mark(e.mark), "", "internal error (please report): " + detail::printable(e.what(), 200));
+    internal = true;
   } catch (const std::exception& e) {
     // Includes std::bad_alloc. The contract is "only ConfigError leaves".
     errors.add(detail::Pos{}, "", "internal error (please report): " + detail::printable(e.what(), 200));
+    internal = true;
   }
-  if (!errors.empty()) throw ConfigError(errors.lines());
+  if (!errors.empty()) throw ConfigError(errors.lines(), internal);
   return c;
 }
 

@@ -78,11 +78,14 @@ struct Config {
 //   cluster.yaml:14:5: services.web.min_acks: must be <= number of backups (2)
 class ConfigError : public std::runtime_error {
  public:
-  explicit ConfigError(std::vector<std::string> lines);
+  explicit ConfigError(std::vector<std::string> lines, bool internal = false);
   const std::vector<std::string>& lines() const { return lines_; }
+  // True when the loader itself failed (a bug to report), not the file.
+  bool internal() const { return internal_; }
 
  private:
   std::vector<std::string> lines_;
+  bool internal_ = false;
 };
 
 // `name` is what messages call the file (usually its path).
