@@ -1,0 +1,236 @@
+// SFTP push against a real OpenSSH sshd on loopback (tests/ssh/sshd_fixture).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "snapshots/errors.hpp"
+#include "snapshots/ingest.hpp"
+#include "snapshots/rebuild.hpp"
+#include "snapshots/store.hpp"
+#include "tests/ssh/sshd_fixture.hpp"
+#include "transport/sftp/pusher.hpp"
+#include "transport/sftp/session.hpp"
+
+namespace vmrep::tests::ssh {
+namespace {
+
+namespace fs = std::filesystem;
+namespace snap = vmrep::snapshots;
+namespace sftp = vmrep::transport::sftp;
+
+snap::MacKey test_key(std::uint8_t fill = 7) { return snap::MacKey(snap::Bytes(32, fill)); }
+
+// A memory-image-like buffer: zero pages, repeated pages, and random pages.
+snap::Bytes make_image(std::size_t bytes, std::uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  snap::Bytes out(bytes);
+  for (std::size_t page = 0; page * 4096 < bytes; ++page) {
+    const std::size_t kind = rng() % 10;
+    for (std::size_t i = page * 4096; i < std::min(bytes, (page + 1) * 4096); i += 8) {
+      const std::uint64_t v = kind < 3 ? 0 : kind < 5 ? (i % 4096) * 0x9e3779b97f4a7c15ULL : rng();
+      for (std::size_t b = 0; b < 8 && i + b < bytes; ++b) out[i + b] = static_cast<std::uint8_t>(v >> (8 * b));
+    }
+  }
+  return out;
+}
+
+void write_bytes(const fs::path& p, const snap::Bytes& data) {
+  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data.data()),
+                                           static_cast<std::streamsize>(data.size()));
+}
+
+snap::Bytes read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return snap::Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+std::set<snap::ChunkId> ids_of(const snap::Manifest& m) {
+  std::set<snap::ChunkId> ids;
+  for (const auto& f : m.files) {
+    for (const auto& c : f.chunks) ids.insert(c.id);
+  }
+  return ids;
+}
+
+std::size_t remote_chunk_files(const fs::path& root) {
+  std::size_t n = 0;
+  if (!fs::exists(root / "chunks")) return 0;
+  for (const auto& e : fs::recursive_directory_iterator(root / "chunks")) {
+    if (e.is_regular_file() && snap::ChunkId::from_hex(e.path().filename().string())) ++n;
+  }
+  return n;
+}
+
+class SftpPush : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!sshd_available()) GTEST_SKIP() << "OpenSSH sshd is not installed (apt-get install openssh-server)";
+    sshd_ = std::make_unique<SshdFixture>();
+    local_ = std::make_unique<snap::Store>(sshd_->dir() / "local", test_key());
+    remote_root_ = sshd_->dir() / "remote";
+  }
+  void TearDown() override {
+    local_.reset();
+    sshd_.reset();
+  }
+
+  // Writes `image` as version (1, seq) of "web"; returns its manifest.
+  snap::Manifest add_version(std::uint64_t seq, const snap::Bytes& image) {
+    const fs::path file = sshd_->dir() / ("image-" + std::to_string(seq));
+    write_bytes(file, image);
+    snap::NewVersion nv;
+    nv.service = "web";
+    nv.version = {1, seq};
+    if (seq > 1) nv.parent = snap::Version{1, seq - 1};
+    nv.created_unix_ms = 1'700'000'000'000 + static_cast<std::int64_t>(seq);
+    nv.domain_xml = "<domain/>";
+    nv.files = {{"memory", file}};
+    return snap::write_version(*local_, snap::Chunker{}, nv);
+  }
+
+  sftp::Pusher pusher(sftp::ProgressFn progress = {}, unsigned parallel = 3) {
+    sftp::PushOptions o;
+    o.remote_root = remote_root_.string();
+    o.parallel_sessions = parallel;
+    o.progress = std::move(progress);
+    return sftp::Pusher(*local_, sshd_->endpoint(), o);
+  }
+
+  std::unique_ptr<SshdFixture> sshd_;
+  std::unique_ptr<snap::Store> local_;
+  fs::path remote_root_;
+};
+
+TEST_F(SftpPush, Push_ArrivesWholeAndVerifies) {
+  const snap::Bytes image = make_image(3 << 20, 1);
+  const snap::Manifest m = add_version(1, image);
+  sftp::PushProgress last;
+  const sftp::PushStats stats = pusher([&](const sftp::PushProgress& p) { last = p; }).push("web", {1, 1});
+
+  EXPECT_EQ(stats.chunks_referenced, ids_of(m).size());
+  EXPECT_EQ(stats.chunks_present, 0u);
+  EXPECT_EQ(stats.chunks_sent, stats.chunks_referenced);
+  EXPECT_EQ(last.chunks_done, last.chunks_total);
+  EXPECT_EQ(last.bytes_done, last.bytes_total);
+  EXPECT_EQ(last.bytes_total, stats.bytes_sent());
+
+  snap::Store remote(remote_root_, test_key());
+  EXPECT_EQ(remote.load("web", {1, 1}), m);
+  EXPECT_EQ(remote.verify("web", {1, 1}).bytes, image.size());
+  snap::rebuild_version(remote, "web", {1, 1}, sshd_->dir() / "restored");
+  EXPECT_EQ(read_bytes(sshd_->dir() / "restored" / "memory"), image);
+
+  // Pushing it again sends nothing.
+  EXPECT_TRUE(pusher().push("web", {1, 1}).already_there);
+}
+
+TEST_F(SftpPush, Push_SecondVersionSendsOnlyNewChunks) {
+  snap::Bytes image = make_image(3 << 20, 2);
+  const snap::Manifest m1 = add_version(1, image);
+  pusher().push("web", {1, 1});
+  std::mt19937 rng(3);
+  for (int i = 0; i < 20; ++i) image[rng() % image.size()] ^= 0x5a;  // scattered small edits
+  const snap::Manifest m2 = add_version(2, image);
+
+  const auto old_ids = ids_of(m1);
+  std::size_t expected_new = 0;
+  for (const auto& id : ids_of(m2)) expected_new += old_ids.contains(id) ? 0 : 1;
+  ASSERT_GT(expected_new, 0u);
+  ASSERT_LT(expected_new, ids_of(m2).size() / 4);
+
+  const sftp::PushStats stats = pusher().push("web", {1, 2});
+  EXPECT_EQ(stats.chunks_sent, expected_new);
+  EXPECT_EQ(stats.chunks_present, ids_of(m2).size() - expected_new);
+  snap::Store remote(remote_root_, test_key());
+  EXPECT_EQ(remote.verify("web", {1, 2}).bytes, image.size());
+}
+
+TEST_F(SftpPush, Push_KilledMidwayResumesWithoutResending) {
+  const snap::Manifest m = add_version(1, make_image(3 << 20, 4));
+  const std::size_t total = ids_of(m).size();
+  constexpr std::uint64_t kill_after = 40;
+  auto killer = [](const sftp::PushProgress& p) {
+    if (p.chunks_done >= kill_after) throw std::runtime_error("killed by test");
+  };
+  EXPECT_THROW(pusher(killer).push("web", {1, 1}), std::runtime_error);
+
+  snap::Store remote(remote_root_, test_key());
+  EXPECT_TRUE(remote.versions("web").empty()) << "no manifest before every chunk is in";
+  const std::size_t arrived = remote_chunk_files(remote_root_);
+  EXPECT_GE(arrived, kill_after);
+  EXPECT_LT(arrived, total);
+
+  const sftp::PushStats stats = pusher().push("web", {1, 1});
+  EXPECT_EQ(stats.chunks_present, arrived);
+  EXPECT_EQ(stats.chunks_sent, total - arrived) << "finished chunks are not sent again";
+  EXPECT_EQ(remote.verify("web", {1, 1}).chunks, m.files[0].chunks.size());
+}
+
+TEST_F(SftpPush, HostKey_UnknownIsRefused) {
+  std::ofstream(sshd_->known_hosts(), std::ios::trunc) << "";
+  try {
+    sftp::Session session(sshd_->endpoint());
+    FAIL() << "connected to an unknown host";
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("is not in " + sshd_->known_hosts().string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("ssh-keyscan -p " + std::to_string(sshd_->port()) + " -t ed25519 127.0.0.1 >> "),
+              std::string::npos)
+        << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos);
+  }
+}
+
+TEST_F(SftpPush, HostKey_ChangedIsRefused) {
+  make_key(sshd_->dir() / "other_key");
+  std::ifstream in(sshd_->dir() / "other_key.pub");
+  std::string other;
+  std::getline(in, other);
+  std::ofstream(sshd_->known_hosts(), std::ios::trunc) << "[127.0.0.1]:" << sshd_->port() << " " << other << "\n";
+  try {
+    sftp::Session session(sshd_->endpoint());
+    FAIL() << "connected to a host whose key changed";
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("does NOT match"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("ssh-keyscan"), std::string::npos) << msg;
+  }
+}
+
+TEST_F(SftpPush, Manifest_BadMacIsRefusedByReceiver) {
+  add_version(1, make_image(256 << 10, 5));
+  pusher().push("web", {1, 1});
+  // The backup's cluster key differs: the MAC does not verify.
+  snap::Store stranger(remote_root_, test_key(9));
+  EXPECT_THROW(stranger.load("web", {1, 1}), snap::ManifestError);
+  // Same key, but the MAC on disk was tampered with.
+  snap::Store remote(remote_root_, test_key());
+  const fs::path file = remote.manifest_path("web", {1, 1});
+  std::string text;
+  {
+    std::ifstream in(file);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto at = text.find("\"mac\":\"") + 7;
+  text[at] = text[at] == '0' ? '1' : '0';
+  std::ofstream(file, std::ios::trunc) << text;
+  EXPECT_THROW(remote.load("web", {1, 1}), snap::ManifestError);
+}
+
+TEST_F(SftpPush, PushFile_CopiesBytes) {
+  const snap::Bytes data = make_image((1 << 20) + 12345, 6);
+  write_bytes(sshd_->dir() / "plain", data);
+  sftp::Session session(sshd_->endpoint());
+  EXPECT_EQ(session.push_file(sshd_->dir() / "plain", (sshd_->dir() / "copy").string()), data.size());
+  EXPECT_EQ(read_bytes(sshd_->dir() / "copy"), data);
+}
+
+}  // namespace
+}  // namespace vmrep::tests::ssh
