@@ -43,7 +43,7 @@ def main():
     try:
         for n in c.names:
             c.start(n)
-        primary, _ = c.wait_agreed(20)
+        (primary, _), _ = c.wait_agreed(20)
         pids = {n: p.pid for n, p in c.procs.items()}
         t0 = time.monotonic()
         cpu0 = {n: cpu_seconds(pid) for n, pid in pids.items()}

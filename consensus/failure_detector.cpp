@@ -19,7 +19,8 @@ void FailureDetector::tick(std::vector<Event>& events) {
     auto& p = peers_[i];
     // Saturate: silence beyond the largest timeout tells nothing more.
     if (p.silent_ticks <= config_.suspect_after_ticks_max) ++p.silent_ticks;
-    if (!p.suspected && p.silent_ticks > p.timeout_ticks) {
+    std::uint32_t limit = p.heard ? p.timeout_ticks : config_.suspect_after_ticks_max;
+    if (!p.suspected && p.silent_ticks > limit) {
       p.suspected = true;
       events.push_back(Suspected{id});
     }
@@ -30,6 +31,7 @@ void FailureDetector::heard_from(NodeId peer, std::vector<Event>& events) {
   if (peer == kNoNode || peer > peers_.size() || peer == self_) return;
   auto& p = peers_[peer - 1];
   p.silent_ticks = 0;
+  p.heard = true;
   if (p.suspected) {
     p.suspected = false;
     p.timeout_ticks = std::min(p.timeout_ticks + config_.backoff_ticks,
@@ -65,7 +67,7 @@ void FailureDetector::sanitize() {
                                  config_.suspect_after_ticks_max);
     p.silent_ticks = std::min(p.silent_ticks, config_.suspect_after_ticks_max + 1);
   }
-  peers_[self_ - 1] = PeerLiveness{0, config_.suspect_after_ticks, false};
+  peers_[self_ - 1] = PeerLiveness{0, config_.suspect_after_ticks, false, false};
 }
 
 }  // namespace vmrep::consensus

@@ -2,6 +2,8 @@
 // Heartbeat failure detector with the properties of ◇S:
 //  - strong completeness: a crashed peer is never heard again, so its silence
 //    passes its timeout and it stays suspected;
+//  - a peer not yet heard since start is suspected only after the largest
+//    timeout (start-up grace; completeness still holds, a little later);
 //  - eventual weak accuracy: hearing a suspected peer proves the suspicion
 //    false and raises that peer's timeout by `backoff_ticks` (up to a cap), so
 //    once timeouts exceed the real delays no correct peer is suspected again.
@@ -25,6 +27,11 @@ struct PeerLiveness {
   std::uint32_t silent_ticks = 0;
   std::uint32_t timeout_ticks = 0;
   bool suspected = false;
+  // Heard at least once since the detector started. Until then the peer gets
+  // the largest timeout: a node that just (re)started has links still coming
+  // up, and suspecting everyone at once would let it seize the coordinator
+  // role and move the primary for nothing.
+  bool heard = false;
   friend bool operator==(const PeerLiveness&, const PeerLiveness&) = default;
 };
 

@@ -50,7 +50,7 @@ NodeState arbitrary_state(Rng& rng, const NodeConfig& c) {
   for (std::uint64_t i = 0; i < peers; ++i)
     in.peers.push_back(PeerView{key(rng), value(rng, c.n), rng.chance(50), rng.chance(50)});
   for (std::uint64_t i = 0; i < peers; ++i)
-    s.detector.push_back(PeerLiveness{small(rng, 60), small(rng, 60), rng.chance(50)});
+    s.detector.push_back(PeerLiveness{small(rng, 60), small(rng, 60), rng.chance(50), rng.chance(50)});
   s.reported_primary = static_cast<NodeId>(value(rng, c.n));
   return s;
 }

@@ -70,21 +70,23 @@ def main():
     try:
         for n in c.names:
             c.start(n)
-        p1, took = c.wait_agreed(20)
-        print(f"1. all five agree: primary {p1} ({took:.2f}s after start)")
+        (p1, b1), took = c.wait_agreed(20)
+        print(f"1. all five agree: primary {p1}, board {b1} ({took:.2f}s after start)")
+        assert p1 == b1 == "h1", "a fresh cluster elects the initial primary (node 1) in both elections"
 
         c.kill9(p1)
-        p2, took = c.wait_agreed(bound + 5, not_in=(p1,))
+        (p2, _), took = c.wait_agreed(bound + 5, not_in=(p1,))
         print(f"2. kill -9 {p1}: new primary {p2} agreed by 4 in {took:.2f}s (bound {bound:.2f}s)")
         assert took <= bound, f"failover took {took:.2f}s > bound {bound:.2f}s"
 
         c.start(p1)
-        p2, _ = c.wait_agreed(20)
+        (p2, b2), _ = c.wait_agreed(20)
+        assert p1 not in (p2, b2), f"{p1} took the primary role back on its return: {(p2, b2)}"
         victims = [p2] + [n for n in c.procs if n != p2][:2]
         for v in victims:
             c.kill9(v)
         left = list(c.procs)
-        p3, took = c.wait_agreed(bound + 5, not_in=victims)
+        (p3, _), took = c.wait_agreed(bound + 5, not_in=victims)
         print(f"3. {p1} back; kill -9 {', '.join(victims)} (3 of 5, with primary {p2}): "
               f"{', '.join(left)} left, primary {p3} agreed in {took:.2f}s")
         assert p3 in left and took <= bound, f"survivors {left} did not elect within {bound:.2f}s"
@@ -92,9 +94,11 @@ def main():
 
         for n in dead:
             c.start(n)
-        p4, took = c.wait_agreed(20)
+        (p4, b4), took = c.wait_agreed(20)
         v = c.views()
         assert sum(1 for x in v.values() if x[1] == "primary") == 1, v
+        assert sum(1 for x in v.values() if x[3] == "primary") == 1, v
+        assert p4 not in dead and b4 not in dead, f"a restarted node took the primary role: {(p4, b4)}"
         print(f"4. {', '.join(dead)} restarted: all five agree on {p4} in {took:.2f}s")
 
         before = c.views()
@@ -118,7 +122,7 @@ def main():
 
         # Operator touches: SIGHUP reloads, SIGTERM leaves cleanly (peers suspect
         # at once, not after the timeout), vmrepctl says how to fix an unreachable daemon.
-        leader = c.agreed()
+        leader = c.agreed()[0]
         with open(c.config) as f:
             text = f.read()
         with open(c.config, "w") as f:
@@ -130,7 +134,7 @@ def main():
         p = c.procs.pop(leader)
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=10) == 0, "vmrepd did not exit 0 on SIGTERM"
-        p6, took = c.wait_agreed(10, not_in=(leader,))
+        (p6, _), took = c.wait_agreed(10, not_in=(leader,))
         assert took < SUSPECT_MS / 1000.0 + 0.3, f"clean leave took {took:.2f}s, as long as a timeout"
         other = next(iter(c.procs))
         ev = c.ctl("--socket", os.path.join(c.dir, other, "vmrepd.sock"), "--json", "events").stdout

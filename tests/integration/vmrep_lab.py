@@ -106,25 +106,32 @@ services:
         return out
 
     def agreed(self):
-        """The one primary every live node names in both elections, or None."""
+        """The primary every live node names, for the cluster election and for
+        service "board" (two independent elections: they need not name the same
+        node), as a tuple, or None while either is not agreed."""
         v = self.views()
         if not v:
             return None
-        primaries = {x[0] for x in v.values()} | {x[2] for x in v.values()}
-        if len(primaries) != 1:
-            return None
-        p = primaries.pop()
-        if p not in v or v[p][1] != "primary" or v[p][3] != "primary":
-            return None
-        if any(x[1] != "backup" or x[3] != "backup" for n, x in v.items() if n != p):
-            return None
-        return p
+        out = []
+        for primary_at, role_at in ((0, 1), (2, 3)):
+            primaries = {x[primary_at] for x in v.values()}
+            if len(primaries) != 1:
+                return None
+            p = primaries.pop()
+            if p not in v or v[p][role_at] != "primary":
+                return None
+            if any(x[role_at] != "backup" for n, x in v.items() if n != p):
+                return None
+            out.append(p)
+        return tuple(out)
 
     def wait_agreed(self, timeout, not_in=()):
+        """Waits until both elections agree on primaries outside `not_in`;
+        returns the cluster election's primary, the board's and the time taken."""
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             p = self.agreed()
-            if p and p not in not_in:
+            if p and p[0] not in not_in and p[1] not in not_in:
                 return p, time.monotonic() - t0
             time.sleep(0.05)
         raise AssertionError(f"no agreed primary within {timeout:.1f}s; views: {self.views()}")

@@ -33,8 +33,25 @@ int count_suspicions(const std::vector<Event>& events) {
 
 }  // namespace
 
+// Peers heard once (so past the start-up grace) at tick 0.
+void heard_all(FailureDetector& fd, NodeId n) {
+  for (NodeId id = 1; id <= n; ++id) hear(fd, id);
+}
+
+TEST(FailureDetector, Rule_StartupGrace_NeverHeardPeersGetTheLargestTimeout) {
+  FailureDetector fd(1, 3, config());
+  hear(fd, 2);
+  EXPECT_EQ(tick(fd, 7), (std::vector<Event>{Suspected{2}}));  // heard: its own timeout
+  EXPECT_TRUE(tick(fd, 33).empty());                            // 3 not heard yet: grace up to 40
+  EXPECT_FALSE(fd.suspects(3));
+  EXPECT_EQ(tick(fd, 1), (std::vector<Event>{Suspected{3}}));   // completeness, a little later
+  EXPECT_TRUE(fd.peers()[1].heard);
+  EXPECT_FALSE(fd.peers()[2].heard);
+}
+
 TEST(FailureDetector, Rule_SuspectAfterTimeout_SilentPeersSuspectedOneTickPastTimeout) {
   FailureDetector fd(1, 3, config());
+  heard_all(fd, 3);
   EXPECT_TRUE(tick(fd, 6).empty());
   EXPECT_FALSE(fd.suspects(2));
   EXPECT_FALSE(fd.suspects(3));
@@ -45,6 +62,7 @@ TEST(FailureDetector, Rule_SuspectAfterTimeout_SilentPeersSuspectedOneTickPastTi
 
 TEST(FailureDetector, Rule_SuspectAfterTimeout_HeartbeatResetsSilence) {
   FailureDetector fd(1, 3, config());
+  heard_all(fd, 3);
   tick(fd, 5);
   EXPECT_TRUE(hear(fd, 2).empty());  // not suspected: no Trusted event
   // Peer 3 passes its timeout at tick 7; peer 2 was heard at tick 5, so not
@@ -57,11 +75,12 @@ TEST(FailureDetector, Rule_SuspectAfterTimeout_HeartbeatResetsSilence) {
 
 TEST(FailureDetector, Rule_TrustOnHeartbeat_FalseSuspicionRaisesTimeoutByBackoff) {
   FailureDetector fd(1, 2, config());
+  heard_all(fd, 2);
   tick(fd, 7);
   ASSERT_TRUE(fd.suspects(2));
   EXPECT_EQ(hear(fd, 2), (std::vector<Event>{Trusted{2, 10}}));
   EXPECT_FALSE(fd.suspects(2));
-  EXPECT_EQ(fd.peers()[1], (PeerLiveness{0, 10, false}));
+  EXPECT_EQ(fd.peers()[1], (PeerLiveness{0, 10, false, true}));
   // The new timeout holds: 10 silent ticks are tolerated, the 11th is not.
   EXPECT_TRUE(tick(fd, 10).empty());
   EXPECT_EQ(tick(fd, 1), (std::vector<Event>{Suspected{2}}));

@@ -138,8 +138,16 @@ TEST(Node, Rule_ProposeSelfWhenPrimarySuspected_DecidedPrimarySilent) {
   EXPECT_EQ(node.proposal(), 3u);
 }
 
+// With the timeout cap at the initial timeout, the start-up grace for peers
+// never heard is the same 6 ticks (failure_detector.hpp).
+NodeConfig no_grace(NodeId self, std::uint32_t n) {
+  NodeConfig c = config(self, n);
+  c.detector.suspect_after_ticks_max = c.detector.suspect_after_ticks;
+  return c;
+}
+
 TEST(Node, Rule_ProposeSelfWhenPrimarySuspected_InitialPrimarySilent) {
-  Node node(config(3, 3));
+  Node node(no_grace(3, 3));
   tick(node, 6);
   EXPECT_EQ(node.proposal(), 1u);
   tick(node, 1);
@@ -166,7 +174,7 @@ TEST(Node, Rule_PrimaryChangedEmittedOncePerChange) {
 TEST(Node, Rule_TakeOutboxTakeEvents_DrainInOrder) {
   // Node 1 hears nobody: at tick 7 it suspects both peers and, trusting no
   // one, proposes and decides alone in the same tick.
-  Node node(config(1, 3));
+  Node node(no_grace(1, 3));
   tick(node, 7);
   std::vector<Sent> sent = drain(node);
   // Heartbeats at ticks 1, 3, 5; at tick 7 Propose, Decide and the heartbeat
