@@ -24,6 +24,7 @@
 
 #include "snapshots/chunker.hpp"
 #include "snapshots/hash.hpp"
+#include "snapshots/incoming.hpp"
 #include "snapshots/ingest.hpp"
 #include "snapshots/store.hpp"
 #include "tests/ssh/sshd_fixture.hpp"
@@ -205,6 +206,24 @@ int run(const Args& args) {
   t0 = Clock::now();
   const auto push1 = pusher.push("bench", {1, 1});
   const double push1_s = seconds_since(t0);
+  // The backup's side of a pack push: unpack (re-hash every chunk) + publish.
+  snap::Store remote(dir / "remote", snap::MacKey(snap::Bytes(32, 7)), so);
+  auto accept = [&remote] {
+    const auto t = Clock::now();
+    const auto st = snap::accept_incoming(remote);
+    if (!st.errors.empty()) throw std::runtime_error("accept_incoming: " + st.errors.front());
+    return seconds_since(t);
+  };
+  const double accept1_s = accept();
+  remote.verify("bench", {1, 1});
+
+  // The per-chunk path (one remote file per chunk), for comparison.
+  sftp::PushOptions po_chunks = po;
+  po_chunks.remote_root = (dir / "remote-chunks").string();
+  po_chunks.pack_threshold_chunks = ~std::uint64_t{0};
+  t0 = Clock::now();
+  const auto push1_chunks = sftp::Pusher(store, sshd.endpoint(), po_chunks).push("bench", {1, 1});
+  const double push1_chunks_s = seconds_since(t0);
 
   // (b) the next version, ~change_pct of the bytes rewritten.
   change_runs(image, args.change_pct, args.seed + 1);
@@ -213,6 +232,8 @@ int run(const Args& args) {
   t0 = Clock::now();
   const auto push2 = pusher.push("bench", {1, 2});
   const double push2_s = seconds_since(t0);
+  const double accept2_s = push2.packed ? accept() : 0.0;
+  remote.verify("bench", {1, 2});
   t0 = Clock::now();
   const auto rsync2 = capture(rsync + v2.string() + " " + login + (dir / "rsync-copy").string());
   const double rsync2_s = seconds_since(t0);
@@ -233,9 +254,16 @@ int run(const Args& args) {
             << mib(rsync_bytes_sent(rsync1)) << " | " << fmt("%.2f", rsync_s / scp_s) << " |\n"
             << "| libssh2 push_file (one file, 240,000-byte writes) | " << fmt("%.2f", sftp_file_s) << " | "
             << fmt("%.0f", mb / sftp_file_s) << " | " << mib(image.size()) << " | " << fmt("%.2f", sftp_file_s / scp_s) << " |\n"
-            << "| **vmrep push** (chunks + manifest) | " << fmt("%.2f", push1_s) << " | " << fmt("%.0f", mb / push1_s)
-            << " | " << mib(push1.bytes_sent()) << " (" << push1.chunks_sent << " chunks) | **"
-            << fmt("%.2f", push1_s / scp_s) << "** |\n\n"
+            << "| vmrep push, one remote file per chunk (old path) | " << fmt("%.2f", push1_chunks_s) << " | "
+            << fmt("%.0f", mb / push1_chunks_s) << " | " << mib(push1_chunks.bytes_sent()) << " (" << push1_chunks.chunks_sent
+            << " chunks) | " << fmt("%.2f", push1_chunks_s / scp_s) << " |\n"
+            << "| **vmrep push" << (push1.packed ? ", one pack" : "") << "** (transfer only: pack + manifest into incoming/) | "
+            << fmt("%.2f", push1_s) << " | " << fmt("%.0f", mb / push1_s) << " | " << mib(push1.bytes_sent()) << " ("
+            << push1.chunks_sent << " chunks) | **" << fmt("%.2f", push1_s / scp_s) << "** |\n"
+            << "| **vmrep push + accept_incoming** (receiver unpacks, re-hashes, publishes) | "
+            << fmt("%.2f", push1_s + accept1_s) << " | " << fmt("%.0f", mb / (push1_s + accept1_s)) << " | "
+            << mib(push1.bytes_sent()) << " | **" << fmt("%.2f", (push1_s + accept1_s) / scp_s) << "** |\n\n"
+            << "accept_incoming alone: " << fmt("%.2f", accept1_s) << " s (runs on the backup, after the transfer).\n"
             << "vmrep push excludes ingest (chunk + hash + compress + store), which the checkpoint does anyway: "
             << fmt("%.2f", ingest1_s) << " s for v1 (" << ingest1.new_chunks << " new chunks of " << ingest1.chunks << ").\n"
             << "*payload before SSH framing; rsync's from its --stats.\n\n"
@@ -244,7 +272,8 @@ int run(const Args& args) {
             << "| scp (whole file) | " << fmt("%.2f", scp2_s) << " | " << mib(image.size()) << " | 100% |\n"
             << "| rsync (delta against v1) | " << fmt("%.2f", rsync2_s) << " | " << mib(rsync_bytes_sent(rsync2)) << " | "
             << fmt("%.1f%%", 100.0 * static_cast<double>(rsync_bytes_sent(rsync2)) / size) << " |\n"
-            << "| **vmrep push** | " << fmt("%.2f", push2_s) << " | " << mib(push2.bytes_sent()) << " ("
+            << "| **vmrep push" << (push2.packed ? " (pack) + accept_incoming " + fmt("%.2f", accept2_s) + " s" : "") << "** | "
+            << fmt("%.2f", push2_s + accept2_s) << " | " << mib(push2.bytes_sent()) << " ("
             << push2.chunks_sent << " of " << push2.chunks_referenced << " chunks) | **"
             << fmt("%.1f%%", 100.0 * static_cast<double>(push2.bytes_sent()) / size) << "** |\n\n"
             << "New plain bytes chunked in v2: " << mib(ingest2.new_bytes) << " ("

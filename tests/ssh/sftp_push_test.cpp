@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "snapshots/errors.hpp"
+#include "snapshots/incoming.hpp"
 #include "snapshots/ingest.hpp"
 #include "snapshots/rebuild.hpp"
 #include "snapshots/store.hpp"
@@ -95,10 +96,14 @@ class SftpPush : public ::testing::Test {
     return snap::write_version(*local_, snap::Chunker{}, nv);
   }
 
-  sftp::Pusher pusher(sftp::ProgressFn progress = {}, unsigned parallel = 3) {
+  // The tests written for one remote file per chunk keep that path
+  // (pack_threshold = never); the pack tests pass the default.
+  static constexpr std::uint64_t never = ~std::uint64_t{0};
+  sftp::Pusher pusher(sftp::ProgressFn progress = {}, unsigned parallel = 3, std::uint64_t pack_threshold = never) {
     sftp::PushOptions o;
     o.remote_root = remote_root_.string();
     o.parallel_sessions = parallel;
+    o.pack_threshold_chunks = pack_threshold;
     o.progress = std::move(progress);
     return sftp::Pusher(*local_, sshd_->endpoint(), o);
   }
@@ -171,6 +176,98 @@ TEST_F(SftpPush, Push_KilledMidwayResumesWithoutResending) {
   EXPECT_EQ(stats.chunks_present, arrived);
   EXPECT_EQ(stats.chunks_sent, total - arrived) << "finished chunks are not sent again";
   EXPECT_EQ(remote.verify("web", {1, 1}).chunks, m.files[0].chunks.size());
+}
+
+const std::uint64_t default_threshold = sftp::PushOptions{}.pack_threshold_chunks;
+
+TEST_F(SftpPush, Pack_FirstPushArrivesWholeAndVerifiesAfterAccept) {
+  const snap::Bytes image = make_image(3 << 20, 11);
+  const snap::Manifest m = add_version(1, image);
+  sftp::PushProgress last;
+  const sftp::PushStats stats =
+      pusher([&](const sftp::PushProgress& p) { last = p; }, 3, default_threshold).push("web", {1, 1});
+  ASSERT_TRUE(stats.packed);
+  EXPECT_EQ(stats.chunks_sent, ids_of(m).size());
+  EXPECT_EQ(stats.chunk_bytes_sent, stats.pack_bytes);
+  EXPECT_EQ(stats.pack_resumed_from, 0u);
+  EXPECT_EQ(last.bytes_done, last.bytes_total);
+  EXPECT_EQ(last.chunks_done, last.chunks_total);
+  EXPECT_EQ(remote_chunk_files(remote_root_), 0u) << "chunks arrive in one pack";
+
+  snap::Store remote(remote_root_, test_key());
+  EXPECT_TRUE(remote.versions("web").empty()) << "not visible before accept_incoming";
+  EXPECT_TRUE(pusher({}, 3, default_threshold).push("web", {1, 1}).already_there) << "delivered, awaiting accept";
+  const snap::AcceptStats accepted = snap::accept_incoming(remote);
+  ASSERT_TRUE(accepted.errors.empty()) << accepted.errors.front();
+  ASSERT_EQ(accepted.published.size(), 1u);
+  EXPECT_EQ(accepted.published[0].chunks_unpacked, ids_of(m).size());
+  EXPECT_EQ(remote.load("web", {1, 1}), m);
+  EXPECT_EQ(remote.verify("web", {1, 1}).bytes, image.size());
+  snap::rebuild_version(remote, "web", {1, 1}, sshd_->dir() / "restored");
+  EXPECT_EQ(read_bytes(sshd_->dir() / "restored" / "memory"), image);
+  EXPECT_TRUE(fs::is_empty(remote_root_ / "incoming" / "web")) << "incoming files removed";
+  EXPECT_TRUE(pusher({}, 3, default_threshold).push("web", {1, 1}).already_there);
+}
+
+TEST_F(SftpPush, Pack_KilledMidwayResumesByAppending) {
+  const snap::Manifest m = add_version(1, make_image(6 << 20, 12));
+  std::uint64_t sent_before_kill = 0;
+  auto killer = [&](const sftp::PushProgress& p) {
+    sent_before_kill = p.bytes_done;
+    if (p.bytes_done >= p.bytes_total / 2) throw std::runtime_error("killed by test");
+  };
+  EXPECT_THROW(pusher(killer, 3, default_threshold).push("web", {1, 1}), std::runtime_error);
+  const fs::path part = remote_root_ / "incoming" / "web" / "1.1.pack.part";
+  ASSERT_TRUE(fs::exists(part));
+  const std::uint64_t part_size = fs::file_size(part);
+  EXPECT_EQ(part_size, sent_before_kill);
+  snap::Store remote(remote_root_, test_key());
+  EXPECT_TRUE(snap::accept_incoming(remote).published.empty()) << "no manifest before the pack is whole";
+  EXPECT_TRUE(remote.versions("web").empty());
+
+  const sftp::PushStats stats = pusher({}, 3, default_threshold).push("web", {1, 1});
+  ASSERT_TRUE(stats.packed);
+  EXPECT_EQ(stats.pack_resumed_from, part_size);
+  EXPECT_EQ(stats.chunk_bytes_sent, stats.pack_bytes - part_size) << "finished bytes are not sent again";
+  EXPECT_LE(sent_before_kill + stats.chunk_bytes_sent, stats.pack_bytes + sftp::PushOptions{}.pack_write_bytes);
+  const snap::AcceptStats accepted = snap::accept_incoming(remote);
+  ASSERT_TRUE(accepted.errors.empty()) << accepted.errors.front();
+  EXPECT_EQ(remote.verify("web", {1, 1}).chunks, m.files[0].chunks.size());
+}
+
+TEST_F(SftpPush, Pack_CorruptPackIsRefusedByAccept) {
+  add_version(1, make_image(3 << 20, 13));
+  ASSERT_TRUE(pusher({}, 3, default_threshold).push("web", {1, 1}).packed);
+  const fs::path pack = remote_root_ / "incoming" / "web" / "1.1.pack";
+  {
+    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(pack) / 2));
+    f.put('\x5a');
+    f.seekp(static_cast<std::streamoff>(fs::file_size(pack) / 2 + 1));
+    f.put('\xa5');
+  }
+  snap::Store remote(remote_root_, test_key());
+  const snap::AcceptStats accepted = snap::accept_incoming(remote);
+  EXPECT_TRUE(accepted.published.empty());
+  ASSERT_EQ(accepted.errors.size(), 1u);
+  EXPECT_NE(accepted.errors[0].find(pack.string() + ": record at offset "), std::string::npos) << accepted.errors[0];
+  EXPECT_TRUE(remote.versions("web").empty());
+  // Refused versions are dropped from incoming/, so a new push repairs it.
+  const sftp::PushStats again = pusher({}, 3, default_threshold).push("web", {1, 1});
+  EXPECT_FALSE(again.already_there);
+  EXPECT_TRUE(snap::accept_incoming(remote).errors.empty());
+  EXPECT_EQ(remote.verify("web", {1, 1}).bytes, 3u << 20);
+}
+
+TEST_F(SftpPush, Pack_BelowThresholdSendsChunkFiles) {
+  const snap::Manifest m = add_version(1, make_image(256 << 10, 14));
+  ASSERT_LE(ids_of(m).size(), default_threshold);
+  const sftp::PushStats stats = pusher({}, 3, default_threshold).push("web", {1, 1});
+  EXPECT_FALSE(stats.packed);
+  EXPECT_EQ(stats.chunks_sent, ids_of(m).size());
+  snap::Store remote(remote_root_, test_key());
+  EXPECT_EQ(remote.load("web", {1, 1}), m);
+  EXPECT_EQ(remote.verify("web", {1, 1}).bytes, 256u << 10);
 }
 
 TEST_F(SftpPush, HostKey_UnknownIsRefused) {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -14,6 +17,7 @@
 
 #include "snapshots/errors.hpp"
 #include "snapshots/fs_util.hpp"
+#include "snapshots/pack.hpp"
 
 namespace vmrep::transport::sftp {
 namespace {
@@ -105,6 +109,80 @@ class Transfer {
   std::uint64_t sent_bytes_ = 0;  // guarded by mutex_
 };
 
+// Reads the pack ahead on its own thread (a few buffers, bounded), so the
+// local reads of thousands of chunk files overlap the network writes.
+// Consumed strictly in order from `offset`, one buffer of `buffer_bytes` per call.
+class Prefetch {
+ public:
+  static constexpr std::size_t depth = 4;
+
+  Prefetch(snap::PackSource& source, std::uint64_t offset, std::size_t buffer_bytes)
+      : source_(source), offset_(offset), buffer_bytes_(buffer_bytes), thread_([this] { produce(); }) {}
+  ~Prefetch() {
+    {
+      const std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  Prefetch(const Prefetch&) = delete;
+  Prefetch& operator=(const Prefetch&) = delete;
+
+  std::size_t next(std::span<std::uint8_t> out) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return !queue_.empty() || error_ || done_; });
+    if (error_) std::rethrow_exception(error_);
+    if (queue_.empty()) return 0;
+    const snap::Bytes b = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    changed_.notify_all();
+    if (b.size() > out.size()) throw std::logic_error("sftp push: prefetch buffer larger than the write");
+    std::memcpy(out.data(), b.data(), b.size());
+    return b.size();
+  }
+
+ private:
+  void produce() {
+    try {
+      for (;;) {
+        {
+          std::unique_lock lock(mutex_);
+          changed_.wait(lock, [this] { return queue_.size() < depth || stop_; });
+          if (stop_) return;
+        }
+        snap::Bytes b(buffer_bytes_);
+        b.resize(source_.read_at(offset_, b));
+        offset_ += b.size();
+        const std::lock_guard lock(mutex_);
+        if (b.empty()) {
+          done_ = true;
+          changed_.notify_all();
+          return;
+        }
+        queue_.push_back(std::move(b));
+        changed_.notify_all();
+      }
+    } catch (...) {
+      const std::lock_guard lock(mutex_);
+      error_ = std::current_exception();
+      changed_.notify_all();
+    }
+  }
+
+  snap::PackSource& source_;
+  std::uint64_t offset_;  // producer thread only
+  std::size_t buffer_bytes_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<snap::Bytes> queue_;  // guarded by mutex_
+  bool stop_ = false;              // guarded by mutex_
+  bool done_ = false;              // guarded by mutex_
+  std::exception_ptr error_;       // guarded by mutex_
+  std::thread thread_;             // last: starts after the members above exist
+};
+
 // Which chunks the backup lacks. We LIST each ROOT/chunks/ab/ directory the
 // version touches instead of stat-ing every chunk: the backup needs nothing
 // but sftp-server (no vmrep daemon, no peer message), and one readdir round
@@ -170,8 +248,11 @@ PushStats Pusher::push(std::string_view service, snapshots::Version v) {
   const std::string& root = options_.remote_root;
   const std::string service_dir = root + "/services/" + std::string(service);
   const std::string final_manifest = service_dir + "/" + snap::to_string(v) + ".manifest";
+  const std::string incoming_dir = root + "/incoming/" + std::string(service);
+  const std::string incoming_manifest = incoming_dir + "/" + snap::to_string(v) + ".manifest";
   Session first(endpoint_);
-  if (first.exists(final_manifest)) {
+  // Published, or delivered by a pack push and waiting for accept_incoming().
+  if (first.exists(final_manifest) || first.exists(incoming_manifest)) {
     stats.already_there = true;
     stats.chunks_present = stats.chunks_referenced;
     stats.manifest_bytes = 0;
@@ -180,6 +261,10 @@ PushStats Pusher::push(std::string_view service, snapshots::Version v) {
   for (const auto& dir : {root, root + "/chunks", root + "/services", service_dir}) first.make_dir(dir);
   plan_missing(first, root, store_, plan);
   stats.chunks_present = stats.chunks_referenced - plan.missing.size();
+  if (plan.missing.size() > options_.pack_threshold_chunks) {
+    if (!push_pack(first, service, v, plan.missing, *text, stats)) stats.already_there = true;
+    return stats;
+  }
 
   // Upload: this thread with `first`, plus helpers with their own sessions.
   Transfer transfer(store_, options_, plan, stats.manifest_bytes);
@@ -211,6 +296,65 @@ PushStats Pusher::push(std::string_view service, snapshots::Version v) {
   }
   transfer.report(stats.manifest_bytes, 0);
   return stats;
+}
+
+bool Pusher::push_pack(Session& session, std::string_view service, snapshots::Version v,
+                       const std::vector<snapshots::ChunkId>& missing, snapshots::ByteView manifest_text,
+                       PushStats& stats) {
+  const std::string& root = options_.remote_root;
+  const std::string dir = root + "/incoming/" + std::string(service);
+  const std::string base = dir + "/" + snap::to_string(v);
+  const std::string pack = base + ".pack";
+  const std::string part = pack + ".part";
+  session.make_dir(root + "/incoming");
+  session.make_dir(dir);
+  snap::PackSource source(store_.chunks(), missing);
+  const snap::Bytes header = source.header();
+  stats.packed = true;
+  stats.pack_bytes = source.size();
+
+  PushProgress progress;
+  progress.chunks_total = missing.size();
+  progress.bytes_total = source.size() + manifest_text.size();
+  // A complete pack of another missing list (the backup changed meanwhile) is
+  // replaced; one of this list is kept.
+  if (session.exists(pack) && session.read_head(pack, header.size()) != header) session.remove(pack);
+  if (!session.exists(pack)) {
+    std::uint64_t offset = 0;
+    if (const auto size = session.file_size(part);
+        size && *size >= header.size() && *size <= source.size() && session.read_head(part, header.size()) == header) {
+      offset = *size;
+    }
+    stats.pack_resumed_from = offset;
+    progress.bytes_done = offset;
+    if (options_.progress) options_.progress(progress);
+    if (offset < source.size()) {
+      Prefetch prefetch(source, offset, options_.pack_write_bytes);
+      stats.chunk_bytes_sent = session.upload_stream(
+          part, offset, offset == 0,
+          [&prefetch](std::uint64_t, std::span<std::uint8_t> out) { return prefetch.next(out); },
+          [&](std::size_t n) {
+            progress.bytes_done += n;
+            if (options_.progress) options_.progress(progress);
+          },
+          options_.pack_write_bytes);
+    }
+    if (!session.rename(part, pack)) throw std::runtime_error("sftp push: " + pack + " appeared during the upload");
+  } else {
+    stats.pack_resumed_from = source.size();
+  }
+  stats.chunks_sent = missing.size();
+  progress.chunks_done = missing.size();
+  progress.bytes_done = source.size();
+
+  const std::string temp = dir + "/" + std::string(snap::detail::temp_prefix) + snap::to_string(v) + ".manifest-" +
+                           temp_token();
+  session.write_file(temp, manifest_text, options_.fsync_manifest);
+  const bool ours = session.rename(temp, base + ".manifest");
+  if (!ours) session.remove(temp);
+  progress.bytes_done += manifest_text.size();
+  if (options_.progress) options_.progress(progress);
+  return ours;
 }
 
 }  // namespace vmrep::transport::sftp

@@ -17,6 +17,18 @@
 //  3. Only when every chunk is in place, the manifest goes to a temp name
 //     (fsynced with fsync@openssh.com) and is renamed into place: a version
 //     is visible on the backup only once all its chunks are.
+// Pack path (when the backup lacks more than pack_threshold_chunks chunks,
+// e.g. a first full push): instead of one remote file per chunk (4 round
+// trips each), the missing chunks go as ONE pack (snapshots/pack.hpp), in
+// large writes, to
+//     ROOT/incoming/SERVICE/TERM.SEQ.pack.part  -> renamed to .pack when whole
+//     ROOT/incoming/SERVICE/TERM.SEQ.manifest   (temp + rename) after it
+// and the backup's agent makes the version visible with
+// snapshots::accept_incoming() (unpack with re-hash, then publish). Nothing
+// under services/ or chunks/ changes until then, so a half-sent version never
+// exists. Resume: the pack's bytes are a function of the missing list (its
+// header carries a digest of it); an existing .part whose header matches is
+// appended to at its size, so finished bytes are not sent again.
 // The backup's agent verifies what arrived before acknowledging
 // (Store::load checks the MAC, Store::verify/publish_received(rehash) re-hash
 // every chunk): the pusher sends stored chunk files unverified, as they are.
@@ -55,16 +67,22 @@ struct PushOptions {
   bool fsync_chunks = false;         // fsync@openssh.com per chunk file (slow)
   bool fsync_manifest = true;        // before the rename that publishes it
   ProgressFn progress;               // optional
+  // More missing chunks than this go as one pack (see above); 0 = always.
+  std::uint64_t pack_threshold_chunks = 64;
+  std::size_t pack_write_bytes = 8 * 30'000;  // per SFTP write; a multiple of 30,000
 };
 
 struct PushStats {
   std::uint64_t chunks_referenced = 0;  // distinct chunks of the version
   std::uint64_t chunks_present = 0;     // already on the backup
   std::uint64_t chunks_sent = 0;
-  std::uint64_t chunk_bytes_sent = 0;  // stored form, as on the wire (before SSH framing)
+  std::uint64_t chunk_bytes_sent = 0;  // stored form (or pack bytes), as on the wire (before SSH framing)
   std::uint64_t manifest_bytes = 0;
   std::uint64_t plain_bytes = 0;  // the version's files, uncompressed
   bool already_there = false;     // the manifest existed: nothing was sent
+  bool packed = false;                 // the pack path was used
+  std::uint64_t pack_bytes = 0;        // size of the whole pack
+  std::uint64_t pack_resumed_from = 0;  // bytes of it already on the backup
   std::uint64_t bytes_sent() const { return chunk_bytes_sent + manifest_bytes; }
 };
 
@@ -78,6 +96,11 @@ class Pusher {
   PushStats push(std::string_view service, snapshots::Version v);
 
  private:
+  // The pack path: everything after planning. Returns false when another
+  // pusher had published the incoming manifest meanwhile.
+  bool push_pack(Session& session, std::string_view service, snapshots::Version v, const std::vector<snapshots::ChunkId>& missing,
+                 snapshots::ByteView manifest_text, PushStats& stats);
+
   snapshots::Store& store_;
   Endpoint endpoint_;
   PushOptions options_;

@@ -296,4 +296,62 @@ std::uint64_t Session::push_file(const std::filesystem::path& local, const std::
   return total;
 }
 
+std::optional<std::uint64_t> Session::file_size(const std::string& path) {
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
+  if (libssh2_sftp_stat_ex(sftp_, path.data(), static_cast<unsigned>(path.size()), LIBSSH2_SFTP_STAT, &attrs) == 0) {
+    if ((attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) == 0) fail(path, "stat returned no size");
+    return attrs.filesize;
+  }
+  if (sftp_status() == LIBSSH2_FX_NO_SUCH_FILE) return std::nullopt;
+  fail(path, "stat");
+}
+
+std::vector<std::uint8_t> Session::read_head(const std::string& path, std::size_t n) {
+  LIBSSH2_SFTP_HANDLE* file =
+      libssh2_sftp_open_ex(sftp_, path.data(), static_cast<unsigned>(path.size()), LIBSSH2_FXF_READ, 0,
+                           LIBSSH2_SFTP_OPENFILE);
+  if (file == nullptr) fail(path, "open for reading");
+  std::vector<std::uint8_t> out(n);
+  std::size_t done = 0;
+  while (done < n) {
+    const auto got = libssh2_sftp_read(file, reinterpret_cast<char*>(out.data() + done), n - done);
+    if (got < 0) {
+      libssh2_sftp_close_handle(file);
+      fail(path, "read");
+    }
+    if (got == 0) break;
+    done += static_cast<std::size_t>(got);
+  }
+  libssh2_sftp_close_handle(file);
+  out.resize(done);
+  return out;
+}
+
+std::uint64_t Session::upload_stream(const std::string& remote, std::uint64_t offset, bool truncate,
+                                     const ReadAt& read_at, const WroteFn& wrote, std::size_t write_bytes) {
+  const unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (truncate ? LIBSSH2_FXF_TRUNC : 0);
+  LIBSSH2_SFTP_HANDLE* file =
+      libssh2_sftp_open_ex(sftp_, remote.data(), static_cast<unsigned>(remote.size()), flags, 0644,
+                           LIBSSH2_SFTP_OPENFILE);
+  if (file == nullptr) fail(remote, "open for writing");
+  std::unique_ptr<LIBSSH2_SFTP_HANDLE, int (*)(LIBSSH2_SFTP_HANDLE*)> guard(file, libssh2_sftp_close_handle);
+  libssh2_sftp_seek64(file, offset);
+  std::vector<std::uint8_t> buffer(write_bytes);
+  std::uint64_t total = 0;
+  for (;;) {
+    const std::size_t got = read_at(offset + total, buffer);
+    if (got == 0) break;
+    std::size_t done = 0;
+    while (done < got) {
+      const auto n = libssh2_sftp_write(file, reinterpret_cast<const char*>(buffer.data() + done), got - done);
+      if (n < 0) fail(remote, "write");
+      done += static_cast<std::size_t>(n);
+    }
+    total += got;
+    if (wrote) wrote(got);
+  }
+  if (libssh2_sftp_close_handle(guard.release()) != 0) fail(remote, "close");
+  return total;
+}
+
 }  // namespace vmrep::transport::sftp

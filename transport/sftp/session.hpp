@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -71,6 +72,24 @@ class Session {
   // write_bytes (a multiple of 30,000). Returns the bytes sent.
   std::uint64_t push_file(const std::filesystem::path& local, const std::string& remote,
                           std::size_t write_bytes = 8 * 30'000);
+
+  // Size of a regular file; nullopt when it does not exist.
+  std::optional<std::uint64_t> file_size(const std::string& path);
+  // Up to `n` bytes from the start of `path` (fewer when it is shorter).
+  std::vector<std::uint8_t> read_head(const std::string& path, std::size_t n);
+
+  // Produces bytes of the stream from `offset` into the buffer; returns how
+  // many (0 = end).
+  using ReadAt = std::function<std::size_t(std::uint64_t offset, std::span<std::uint8_t> out)>;
+  // Called after each write of up to write_bytes is acknowledged, with its size.
+  using WroteFn = std::function<void(std::size_t bytes)>;
+  // Writes the stream produced by `read_at` to `remote` from `offset` on
+  // (created when missing; existing bytes before `offset` are kept, so a
+  // resumed upload appends; the file is truncated to `offset` first when
+  // `truncate`), in writes of `write_bytes` (a multiple of 30,000).
+  // Returns the bytes sent. An exception from `wrote` aborts the upload.
+  std::uint64_t upload_stream(const std::string& remote, std::uint64_t offset, bool truncate, const ReadAt& read_at,
+                              const WroteFn& wrote, std::size_t write_bytes = 8 * 30'000);
 
   // One-line error for an operation on `path` that libssh2 failed.
   [[noreturn]] void fail(const std::string& path, const std::string& what) const;
