@@ -279,16 +279,6 @@ bool restart_libvirtd() {
   return true;
 }
 
-TempDir::TempDir(const std::string& what) {
-  std::string pattern = (fs::temp_directory_path() / ("vmrep-" + what + "-XXXXXX")).string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
 
 std::uint64_t percentile(std::vector<std::uint64_t> values, double p) {
   if (values.empty()) return 0;

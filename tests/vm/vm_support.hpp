@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include "tests/support/temp_dir.hpp"
 
 namespace vmrep::vmtest {
 
@@ -80,17 +81,7 @@ std::optional<std::string> ensure_libvirtd();
 // scripts/libvirt-fixture restart-libvirtd; false when libvirtd is not ours.
 bool restart_libvirtd();
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& what = "vm");
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = vmrep::test::TempDir;
 
 std::uint64_t percentile(std::vector<std::uint64_t> values, double p);
 double percentile(std::vector<double> values, double p);

@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the snapshots tests: scratch directories, seeded data, files.
 
+#include "tests/support/temp_dir.hpp"
 #include <cstdint>
 #include <filesystem>
 #include <random>
@@ -11,18 +12,7 @@
 namespace vmrep::snapshots::testing {
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its content.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = vmrep::test::TempDir;
 
 Bytes random_bytes(std::size_t n, std::uint64_t seed);
 // Overwrites `pages` random 4 KiB pages of `data` with fresh random bytes.

@@ -23,32 +23,14 @@
 
 #include <unistd.h>
 
+#include "tests/support/temp_dir.hpp"
 #include "transport/codec.hpp"
 
 namespace vmrep::transport::test {
 
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vmrep-transport-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = vmrep::test::TempDir;
 
 // Runs `io` until `done()` holds or `timeout` passes; true if it holds.
 template <class Pred>

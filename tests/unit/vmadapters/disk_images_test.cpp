@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "vmadapters/errors.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace vmrep::vmadapters {
 namespace {
@@ -15,21 +16,7 @@ using std::chrono::milliseconds;
 
 bool have(const char* tool) { return run_process({"sh", "-c", std::string("command -v ") + tool}, milliseconds(5000)).exit_code == 0; }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "vmrep-disk-test-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = vmrep::test::TempDir;
 
 void must(const std::vector<std::string>& argv) {
   const ProcessResult r = run_process(argv, milliseconds(30000));

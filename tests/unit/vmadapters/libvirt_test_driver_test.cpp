@@ -12,27 +12,14 @@
 
 #include "vmadapters/errors.hpp"
 #include "vmadapters/libvirt_adapter.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace vmrep::vmadapters {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "vmrep-vmadapters-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = vmrep::test::TempDir;
 
 class TestDriver : public ::testing::Test {
  protected:
