@@ -191,8 +191,11 @@ Config resolve_for_node(Config c, const std::string& node) {
   c.tls.key = replace_node(c.tls.key, node);
   c.control_socket = replace_node(c.control_socket, node);
   c.data_dir = replace_node(c.data_dir, node);
+  c.replication.ssh_key = replace_node(c.replication.ssh_key, node);
   return c;
 }
+
+std::string Config::data_dir_of(const std::string& name) const { return replace_node(data_dir_pattern, name); }
 
 TickTiming to_ticks(const Timing& t) {
   return TickTiming{ceil_ticks(t.heartbeat_interval_ms, t.tick_ms), ceil_ticks(t.suspect_timeout_ms, t.tick_ms),

@@ -29,6 +29,14 @@ struct Tls {
   std::string key;
 };
 
+// How this host pushes checkpoints to the others (SFTP) and proves them.
+struct Replication {
+  std::string ssh_key = "/etc/vmrep/ssh/id_ed25519";         // ed25519 client key; "{node}" allowed
+  std::string known_hosts = "/etc/vmrep/ssh/known_hosts";    // every peer's host key (OpenSSH format)
+  std::string cluster_key = "/etc/vmrep/cluster.key";        // HMAC key of manifests, >= 32 bytes, same on every host
+  std::uint32_t ssh_timeout_ms = 10000;                      // per blocking SSH call
+};
+
 struct Timing {
   std::uint32_t tick_ms = 100;                  // one consensus tick
   std::uint32_t heartbeat_interval_ms = 200;    // >= tick_ms (rounded up to whole ticks)
@@ -67,11 +75,17 @@ struct Config {
   std::uint32_t control_socket_mode = 0600;
   std::optional<std::uint16_t> metrics_port;  // also serve /metrics on 127.0.0.1:PORT
   std::string data_dir = "/var/lib/vmrep";
+  // data_dir as written, "{node}" kept: where a peer's store is (its data_dir)
+  // when this host pushes to it.
+  std::string data_dir_pattern = "/var/lib/vmrep";
+  Replication replication;
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
   std::vector<Service> services;
 
   // 1-based id of the node called `name`, or 0.
   std::uint32_t node_id(const std::string& name) const;
+  // The data_dir of node `name` (data_dir_pattern with its name).
+  std::string data_dir_of(const std::string& name) const;
 };
 
 // Thrown with every problem found, one line each, in file order:
@@ -93,7 +107,7 @@ Config load_string(const std::string& text, const std::string& name);
 Config load_file(const std::string& path);  // unreadable file: ConfigError naming it
 
 // The config as node `node` sees it: "{node}" in tls.cert, tls.key, the
-// control socket and data_dir replaced by its name.
+// control socket, data_dir and replication.ssh_key replaced by its name.
 Config resolve_for_node(Config c, const std::string& node);
 
 // Ticks derived once from milliseconds (TigerBeetle style: time in ticks).

@@ -14,7 +14,8 @@ namespace {
 
 using Keys = std::vector<std::string_view>;
 
-const Keys root_keys{"cluster", "nodes", "tls", "timing", "control", "data_dir", "log_level", "services"};
+const Keys root_keys{"cluster", "nodes", "tls", "timing", "control", "data_dir", "log_level", "replication", "services"};
+const Keys replication_keys{"ssh_key", "known_hosts", "cluster_key", "ssh_timeout_ms"};
 const Keys node_keys{"name", "address", "port", "ssh"};
 const Keys ssh_keys{"host", "port", "user"};
 const Keys tls_keys{"ca", "cert", "key", "insecure"};
@@ -176,6 +177,15 @@ void load_control(Reader& r, const Field& f, Config& c) {
   });
 }
 
+void load_replication(Reader& r, const Field& f, Replication& p) {
+  r.mapping(f, replication_keys, [&](std::string_view key, const Field& v) {
+    if (key == "ssh_key") path_of(r, v, p.ssh_key, true);
+    if (key == "known_hosts") path_of(r, v, p.known_hosts, false);
+    if (key == "cluster_key") path_of(r, v, p.cluster_key, false);
+    if (key == "ssh_timeout_ms") r.unsigned_in<std::uint32_t>(v, 100, 600000, p.ssh_timeout_ms);
+  });
+}
+
 // A command for /bin/sh -c: may span lines, may be empty (no hook).
 void command_of(Reader& r, const Field& f, std::string& out) {
   std::string s;
@@ -256,7 +266,11 @@ bool load_tree(Reader& r, const YAML::Node& root, Config& c) {
         if (key == "tls") load_tls(r, v, c.tls);
         if (key == "timing") load_timing(r, v, c.timing);
         if (key == "control") load_control(r, v, c);
-        if (key == "data_dir") path_of(r, v, c.data_dir, true);
+        if (key == "data_dir") {
+          path_of(r, v, c.data_dir, true);
+          c.data_dir_pattern = c.data_dir;
+        }
+        if (key == "replication") load_replication(r, v, c.replication);
         if (key == "log_level") r.choice(v, log_levels, c.log_level);
         if (key == "services") load_services(r, v, c);
       },

@@ -76,6 +76,7 @@ std::string Controller::name_of(std::uint32_t id) const {
 
 void Controller::start() {
   started_ = std::chrono::steady_clock::now();
+  if (!config_.services.empty()) start_replication();
   control_->start();
   mesh_->start();
   heartbeat_->start();
@@ -89,6 +90,18 @@ void Controller::stop(const std::string& reason) {
   stopped_ = true;
   spdlog::info("stopping: {}", reason);
   events_.record("", "stopping", reason);
+  // A primary that leaves takes its VM down: the peers promote a backup as
+  // soon as they read our Goodbye, and two running copies would diverge.
+  for (std::size_t i = 0; i < services_.size(); ++i) {
+    if (services_[i]->state() != agents::ServiceState::serving) continue;
+    try {
+      spdlog::warn("service {}: stopping its VM {} because vmrepd stops", config_.services[i].name,
+                   hosts_[i]->domain());
+      hosts_[i]->power_off();
+    } catch (const std::exception& e) {
+      spdlog::error("service {}: could not stop the VM: {}", config_.services[i].name, e.what());
+    }
+  }
   heartbeat_->stop();
   mesh_->stop(reason);
   control_->stop();
@@ -121,6 +134,13 @@ void Controller::reload(const config::Config& fresh) {
 
 void Controller::tick() {
   for (auto& e : elections_) e->tick();
+  for (auto& s : services_) s->tick();
+}
+
+void Controller::send_replica(std::uint32_t to, const wire::Replica& m) {
+  wire::Frame f;
+  *f.mutable_replica() = m;
+  mesh_->send(to, f);
 }
 
 void Controller::send(std::uint32_t to, std::uint32_t instance, const consensus::Message& m) {
@@ -138,6 +158,16 @@ void Controller::on_frame(std::uint32_t from, const wire::Frame& frame) {
     spdlog::info("peer {} is leaving: {}", name_of(from), reason);
     events_.record("", "peer_left", name_of(from) + ": " + reason);
     for (auto& e : elections_) e->peer_left(from);
+    return;
+  }
+  if (frame.has_replica()) {
+    const std::uint32_t instance = frame.replica().instance();
+    if (instance == 0 || instance > services_.size()) {
+      ++frames_refused_;
+      spdlog::warn("peer {}: replica frame refused: unknown service instance {}", name_of(from), instance);
+      return;
+    }
+    services_[instance - 1]->on_message(from, frame.replica());
     return;
   }
   if (!frame.has_consensus()) return;

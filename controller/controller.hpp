@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json_fwd.hpp>
 
 #include "agents/clock.hpp"
@@ -20,13 +21,17 @@
 #include "agents/event_log.hpp"
 #include "agents/heartbeat_agent.hpp"
 #include "agents/peer_sender.hpp"
+#include "agents/service_agent.hpp"
+#include "agents/vm_host.hpp"
 #include "config/config.hpp"
 #include "controller/control_server.hpp"
+#include "snapshots/store.hpp"
 #include "transport/peer_mesh.hpp"
+#include "vmadapters/vm_adapter.hpp"
 
 namespace vmrep::controller {
 
-class Controller final : public agents::PeerSender {
+class Controller final : public agents::PeerSender, public agents::ReplicaSender {
  public:
   // `config` already resolved for this node (config::resolve_for_node).
   Controller(boost::asio::io_context& io, config::Config config, std::uint32_t self_id);
@@ -40,6 +45,7 @@ class Controller final : public agents::PeerSender {
   void reload(const config::Config& fresh);
 
   void send(std::uint32_t to, std::uint32_t instance, const consensus::Message& m) override;
+  void send_replica(std::uint32_t to, const wire::Replica& m) override;
 
   nlohmann::json status() const;
   std::string metrics() const;
@@ -50,6 +56,7 @@ class Controller final : public agents::PeerSender {
   void on_link(std::uint32_t peer, bool up);
   void tick();
   void register_endpoints();
+  void start_replication();  // store, hypervisor connections, service agents
   std::string name_of(std::uint32_t id) const;
 
   boost::asio::io_context& io_;
@@ -61,6 +68,13 @@ class Controller final : public agents::PeerSender {
   std::vector<std::unique_ptr<agents::ElectionAgent>> elections_;  // [0] cluster, [i] service i
   std::unique_ptr<agents::HeartbeatAgent> heartbeat_;
   std::unique_ptr<ControlServer> control_;
+  // Replication (only with services). Declared so that destruction joins the
+  // workers first, then drops the agents, then what their jobs used.
+  std::unique_ptr<snapshots::Store> store_;
+  std::vector<std::unique_ptr<vmadapters::VmAdapter>> adapters_;  // [i] service i+1
+  std::vector<std::unique_ptr<agents::VmHost>> hosts_;
+  std::vector<std::unique_ptr<agents::ServiceAgent>> services_;  // [i] service i+1
+  std::unique_ptr<boost::asio::thread_pool> workers_;
   std::chrono::steady_clock::time_point started_;
   std::uint64_t frames_refused_ = 0;
   bool stopped_ = false;

@@ -80,6 +80,7 @@ nlohmann::json Controller::status() const {
     s["name"] = svc.name;
     s["domain"] = svc.domain;
     s["mode"] = svc.mode == config::Mode::quorum ? "quorum" : "availability";
+    if (i - 1 < services_.size()) s["replication"] = services_[i - 1]->status();
     services.push_back(s);
   }
   auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

@@ -66,9 +66,14 @@ timing: {{tick_ms: {TICK_MS}, heartbeat_interval_ms: {HEARTBEAT_MS}, suspect_tim
 control: {{socket: "{self.dir}/{{node}}/vmrepd.sock"}}
 data_dir: "{self.dir}/{{node}}"
 log_level: info
+replication: {{cluster_key: "{self.dir}/cluster.key"}}
+# The election is under test here, not the VM: test:///default without such a
+# domain leaves the service "failed" on its primary while elections go on.
 services:
-  board: {{domain: board, mode: availability}}
+  board: {{libvirt_uri: "test:///default", domain: no-such-domain, mode: availability}}
 """)
+        with open(os.path.join(self.dir, "cluster.key"), "wb") as f:
+            f.write(os.urandom(32))
 
     def ctl(self, *args, check=True):
         r = subprocess.run([self.vmrepctl, *args], capture_output=True, text=True, timeout=20)

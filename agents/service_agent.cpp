@@ -1,0 +1,334 @@
+// ServiceAgent, roles and failover: when this host becomes the decided
+// primary it finds the newest version among the survivors, fetches it when
+// another host holds it, runs the fence and pre_promote hooks, restores and
+// only then serves; when another primary is decided it steps down.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "agents/hooks.hpp"
+#include "agents/service_agent.hpp"
+
+namespace vmrep::agents {
+namespace {
+
+constexpr std::chrono::seconds hook_timeout{60};
+
+double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+}  // namespace
+
+const char* state_name(ServiceState s) {
+  switch (s) {
+    case ServiceState::backup: return "backup";
+    case ServiceState::restoring: return "restoring";
+    case ServiceState::serving: return "serving";
+    case ServiceState::stopping: return "stopping";
+    case ServiceState::failed: return "failed";
+  }
+  return "?";
+}
+
+ServiceAgent::ServiceAgent(ServiceAgentConfig config, ElectionAgent& election, VmHost& host, snapshots::Store& store,
+                           ReplicaSender& sender, EventLog& events, boost::asio::io_context& io,
+                           boost::asio::thread_pool& workers)
+    : config_(std::move(config)),
+      election_(election),
+      host_(host),
+      store_(store),
+      sender_(sender),
+      events_(events),
+      io_(io),
+      workers_(workers) {
+  for (const auto& [id, target] : config_.peers) peers_[id];
+}
+
+ServiceAgent::~ServiceAgent() = default;
+
+std::string ServiceAgent::name_of(std::uint32_t id) const {
+  return id >= 1 && id <= config_.names.size() ? config_.names[id - 1] : "node#" + std::to_string(id);
+}
+
+void ServiceAgent::start() {
+  newest_ = store_.newest(config_.service.name);
+  committed_ = store_.newest_committed(config_.service.name);
+  spdlog::info("{}: store holds newest {} committed {}", label(), newest_ ? to_string(*newest_) : "none",
+               committed_ ? to_string(*committed_) : "none");
+  set_state(ServiceState::backup, "started");
+}
+
+void ServiceAgent::set_state(ServiceState s, const std::string& detail) {
+  if (s != state_ || detail != state_detail_) {
+    spdlog::info("{}: {} -> {}{}", label(), state_name(state_), state_name(s), detail.empty() ? "" : ": " + detail);
+    events_.record(config_.service.name, "state_changed",
+                   std::string(state_name(state_)) + " -> " + state_name(s) + (detail.empty() ? "" : ": " + detail));
+  }
+  const bool changed = s != state_;
+  state_ = s;
+  state_detail_ = detail;
+  if (changed) broadcast_inventory();
+}
+
+bool ServiceAgent::suspected(std::uint32_t id) const { return election_.node().detector().suspects(id); }
+
+bool ServiceAgent::quorum_in_sight() const {
+  std::size_t n = config_.names.size(), seen = 1;
+  for (const auto& [id, view] : peers_)
+    if (!suspected(id)) ++seen;
+  return 2 * seen > n;
+}
+
+void ServiceAgent::tick() {
+  ++now_tick_;
+  follow_election();
+  if (state_ == ServiceState::restoring && promotion_ && !vm_busy_) promotion_step();
+  if (state_ == ServiceState::stopping) stop_vm();
+  if (state_ == ServiceState::serving) maybe_checkpoint();
+  // Inventory about once a second: status, lag, and a fresh view for failovers.
+  const std::uint64_t every = std::max<std::uint64_t>(1, 1000 / std::max<std::uint32_t>(config_.tick_ms, 1));
+  if (now_tick_ % every == 0) broadcast_inventory();
+  maybe_housekeep();
+}
+
+void ServiceAgent::follow_election() {
+  const Role role = election_.role();
+  const bool quorum_ok = config_.service.mode == config::Mode::availability || quorum_in_sight();
+  switch (state_) {
+    case ServiceState::backup:
+      if (role == Role::primary && quorum_ok && !vm_busy_) begin_promotion();
+      break;
+    case ServiceState::failed:
+      if (role == Role::primary && quorum_ok && !vm_busy_ && now_tick_ >= failed_until_tick_) begin_promotion();
+      if (role == Role::backup) set_state(ServiceState::backup, "following " + name_of(election_.node().primary()));
+      break;
+    case ServiceState::restoring:
+    case ServiceState::serving:
+      // Only a decided, trusted other primary (or a lost quorum) makes us step
+      // down: while the election is undecided the service keeps running.
+      if (role == Role::backup) demote(name_of(election_.node().primary()) + " is primary");
+      else if (!quorum_ok) demote("no majority in sight (mode quorum)");
+      break;
+    case ServiceState::stopping:
+      break;
+  }
+}
+
+void ServiceAgent::begin_promotion() {
+  Promotion p;
+  p.started_tick = p.query_tick = now_tick_;
+  p.t_start = std::chrono::steady_clock::now();
+  p.wall_start = std::chrono::system_clock::now();
+  // The last primary we trusted (from the inventories): the one to fence.
+  for (const auto& [id, view] : peers_)
+    if (view.state == "serving" || view.state == "restoring") p.old_primary = id;
+  promotion_ = p;
+  wire::Replica q;
+  q.set_query(true);
+  for (const auto& [id, view] : peers_)
+    if (!suspected(id)) send(id, q);
+  set_state(ServiceState::restoring, "decided primary; asking survivors for their newest version");
+}
+
+// Called each tick while restoring and no job runs: wait for the survivors'
+// answers, then fetch (if needed) and restore.
+void ServiceAgent::promotion_step() {
+  Promotion& p = *promotion_;
+  if (!p.target && p.pull_from == 0) {
+    bool all_answered = true;
+    for (const auto& [id, view] : peers_)
+      if (!suspected(id) && view.heard_tick < p.query_tick) all_answered = false;
+    const std::uint64_t wait = std::max<std::uint64_t>(3 * config_.heartbeat_ticks, 2);
+    if (!all_answered && now_tick_ < p.query_tick + wait) return;
+    choose_source();
+    return;
+  }
+  if (p.pull_from != 0 && now_tick_ >= p.pull_deadline_tick) {
+    spdlog::warn("{}: no push of {} from {} in time; trying the next holder", label(), to_string(*p.target),
+                 name_of(p.pull_from));
+    p.pulls_tried.insert(p.pull_from);
+    p.pull_from = 0;
+    p.target.reset();
+    choose_source();
+  }
+}
+
+void ServiceAgent::choose_source() {
+  Promotion& p = *promotion_;
+  // Newest among the survivors: ours, and every peer we trust that answered.
+  std::optional<snapshots::Version> best = newest_;
+  std::uint32_t holder = 0;
+  for (const auto& [id, view] : peers_) {
+    if (suspected(id) || p.pulls_tried.count(id) || !view.newest) continue;
+    if (!best || *view.newest > *best) {
+      best = view.newest;
+      holder = id;
+    }
+  }
+  p.target = best;
+  vm_busy_ = true;
+  job<int>([this] { return host_.running() ? 1 : (host_.startable() ? 2 : 0); },
+           [this, holder](int vm, const std::string& error) {
+             vm_busy_ = false;
+             if (!promotion_ || state_ != ServiceState::restoring) return;
+             Promotion& p = *promotion_;
+             if (!error.empty()) return fail("cannot query the VM: " + error);
+             if (vm == 1) {
+               // Our VM still runs (first start, or we kept serving through a
+               // partition): it is newer than any checkpoint of it.
+               p.target.reset();
+               run_promote_hooks_then([this] { became_serving("the VM was already running here"); });
+               return;
+             }
+             if (!p.target) {
+               if (vm == 2) {
+                 run_promote_hooks_then([this] {
+                   vm_busy_ = true;
+                   job<int>([this] { host_.start(); return 0; }, [this](int, const std::string& err) {
+                     vm_busy_ = false;
+                     if (!err.empty()) return fail("start " + host_.domain() + ": " + err);
+                     became_serving("no checkpoint anywhere: started the defined domain");
+                   });
+                 });
+                 return;
+               }
+               return fail("no checkpoint of the service on any survivor and no domain " + host_.domain() + " here");
+             }
+             if (holder != 0) {
+               p.pull_from = holder;
+               p.pull_deadline_tick = now_tick_ + std::max<std::uint64_t>(60'000 / config_.tick_ms, 10);
+               wire::Replica m;
+               m.mutable_pull()->set_term(p.target->term);
+               m.mutable_pull()->set_seq(p.target->seq);
+               send(holder, m);
+               set_state(ServiceState::restoring, "fetching " + to_string(*p.target) + " from " + name_of(holder));
+               return;
+             }
+             p.t_fetched = std::chrono::steady_clock::now();
+             run_promote_hooks_then([this] { finish_promotion_restore(); });
+           });
+}
+
+void ServiceAgent::run_promote_hooks_then(std::function<void()> next) {
+  const auto& hooks = config_.service.hooks;
+  std::string fence = promotion_ && promotion_->old_primary ? hooks.fence : "";
+  auto env = hook_env();
+  if (promotion_ && promotion_->old_primary) env["VMREP_OLD_PRIMARY"] = name_of(*promotion_->old_primary);
+  vm_busy_ = true;
+  job<std::string>(
+      [fence, pre = hooks.pre_promote, env] {
+        HookResult f = run_hook(fence, env, hook_timeout);
+        if (!f.ok()) return "fence hook: " + f.summary();
+        HookResult r = run_hook(pre, env, hook_timeout);
+        if (!r.ok()) return "pre_promote hook: " + r.summary();
+        return std::string();
+      },
+      [this, next = std::move(next)](const std::string& refused, const std::string& error) {
+        vm_busy_ = false;
+        if (state_ != ServiceState::restoring) return;
+        if (!error.empty() || !refused.empty()) return fail(error.empty() ? refused : error);
+        next();
+      });
+}
+
+void ServiceAgent::finish_promotion_restore() {
+  const snapshots::Version v = *promotion_->target;
+  set_state(ServiceState::restoring, "restoring " + to_string(v));
+  vm_busy_ = true;
+  job<RestoreOutcome>([this, v] { return host_.restore(v); },
+                      [this](const RestoreOutcome& out, const std::string& error) {
+                        vm_busy_ = false;
+                        if (!error.empty()) return fail("restore: " + error);
+                        serving_version_ = out.version;
+                        last_failover_["rebuild_ms"] = out.rebuild_ms;
+                        last_failover_["flatten_ms"] = out.flatten_ms;
+                        last_failover_["restore_ms"] = out.restore_ms;
+                        // Lost the election meanwhile: stop_vm() (pending) takes the VM down.
+                        if (state_ != ServiceState::restoring) return;
+                        became_serving("restored " + to_string(out.version));
+                      });
+}
+
+void ServiceAgent::became_serving(const std::string& how) {
+  const auto now = std::chrono::steady_clock::now();
+  const std::optional<snapshots::Version> known = highest_known();
+  term_ = std::max<std::uint64_t>(election_.node().key().epoch, known ? known->term + 1 : 1);
+  seq_ = 0;
+  if (promotion_) {
+    Promotion& p = *promotion_;
+    last_failover_["started"] = format_time(p.wall_start);
+    last_failover_["version"] = p.target ? to_string(*p.target) : "running VM";
+    const auto fetched = p.t_fetched.time_since_epoch().count() ? p.t_fetched : p.t_start;
+    last_failover_["fetch_ms"] = ms_between(p.t_start, fetched);
+    last_failover_["to_serving_ms"] = ms_between(p.t_start, now);
+    if (p.pull_from) last_failover_["fetched_from"] = name_of(p.pull_from);
+  }
+  promotion_.reset();
+  next_checkpoint_tick_ = now_tick_ + 1;  // a first version at once: backups hold nothing of this term yet
+  set_state(ServiceState::serving, how + " (term " + std::to_string(term_) + ")");
+  const std::string post = config_.service.hooks.post_promote;
+  if (!post.empty()) {
+    job<std::string>([post, env = hook_env()] { return run_hook(post, env, hook_timeout).summary(); },
+                     [this](const std::string& summary, const std::string& error) {
+                       if (!error.empty() || summary != "ok")
+                         spdlog::warn("{}: post_promote hook: {}", label(), error.empty() ? summary : error);
+                     });
+  }
+}
+
+void ServiceAgent::demote(const std::string& why) {
+  if (state_ == ServiceState::serving) stop_was_serving_ = true;
+  stop_pending_ = true;
+  promotion_.reset();
+  set_state(ServiceState::stopping, why);
+  stop_vm();
+}
+
+// Runs once no other VM job of the service is in flight (tick retries).
+void ServiceAgent::stop_vm() {
+  if (!stop_pending_ || vm_busy_) return;
+  stop_pending_ = false;
+  vm_busy_ = true;
+  const std::uint32_t primary = election_.node().primary();
+  auto env = hook_env();
+  env["VMREP_PRIMARY"] = name_of(primary);
+  if (newest_) env["VMREP_LOCAL_VERSION"] = to_string(*newest_);
+  auto it = peers_.find(primary);
+  if (it != peers_.end() && it->second.newest) env["VMREP_PRIMARY_VERSION"] = to_string(*it->second.newest);
+  const bool was_serving = stop_was_serving_;
+  stop_was_serving_ = false;
+  const std::string hook = was_serving ? config_.service.hooks.on_split_brain : "";
+  job<std::string>(
+      [this, hook, env] {
+        host_.power_off();
+        return run_hook(hook, env, hook_timeout).summary();
+      },
+      [this, was_serving](const std::string& summary, const std::string& error) {
+        vm_busy_ = false;
+        if (!error.empty()) spdlog::error("{}: stopping the VM: {}", label(), error);
+        if (was_serving)
+          events_.record(config_.service.name, "split_brain_resolved",
+                         "stopped our VM (newest here " + (newest_ ? to_string(*newest_) : std::string("none")) +
+                             "); on_split_brain hook: " + summary);
+        serving_version_.reset();
+        set_state(ServiceState::backup, "following " + name_of(election_.node().primary()));
+      });
+}
+
+void ServiceAgent::fail(const std::string& why) {
+  promotion_.reset();
+  spdlog::error("{}: {}", label(), why);
+  failed_until_tick_ = now_tick_ + std::max<std::uint64_t>(5000 / config_.tick_ms, 1);
+  set_state(ServiceState::failed, why);
+}
+
+std::map<std::string, std::string> ServiceAgent::hook_env() const {
+  std::map<std::string, std::string> env{{"VMREP_SERVICE", config_.service.name},
+                                         {"VMREP_NODE", name_of(config_.self)},
+                                         {"VMREP_DOMAIN", config_.service.domain}};
+  if (newest_) env["VMREP_VERSION"] = to_string(*newest_);
+  return env;
+}
+
+}  // namespace vmrep::agents

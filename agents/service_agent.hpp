@@ -1,0 +1,196 @@
+#pragma once
+// Passive replication of one protected service on this host: the paper's
+// checkpoint (primary), replica (backup) and failover roles, driven by the
+// service's ElectionAgent.
+//
+//   backup ──decided primary──> restoring ──VM up──> serving ──lost──> stopping ──> backup
+//      ^                            │ (fetch newest among survivors,     │ (on_split_brain hook)
+//      └──────── failed <───────────┘  fence, pre_promote, restore)      └─ checkpoint every interval,
+//                                                                           push to every backup, commit
+//                                                                           at min_acks acks
+// Peer messages (transport/peer.proto, Replica): pushed / ack / committed
+// between primary and backups; query / inventory / pull for the failover's
+// "newest version among the survivors" (the paper's case 6: fetch it, then
+// boot; never boot an old one and reboot).
+//
+// Contract: event-loop thread only (tick, on_message, status). Blocking work
+// (libvirt, chunking, SFTP, hooks) runs on `workers` and its result is posted
+// back to `io`; at most one VM/store job of the service runs at a time, plus
+// at most one push per peer. Work lambdas touch only thread-safe objects
+// (VmHost, Store, Pusher) and their captured copies, never agent members.
+// The owner must join `workers` before destroying VmHost and Store; a result
+// that arrives after the agent is gone is dropped.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agents/election_agent.hpp"
+#include "agents/event_log.hpp"
+#include "agents/vm_host.hpp"
+#include "config/config.hpp"
+#include "transport/peer.pb.h"
+#include "transport/sftp/pusher.hpp"
+
+namespace vmrep::agents {
+
+class ReplicaSender {
+ public:
+  virtual ~ReplicaSender() = default;
+  virtual void send_replica(std::uint32_t to, const wire::Replica& m) = 0;
+};
+
+struct PeerTarget {
+  std::string name;
+  transport::sftp::Endpoint endpoint;
+  std::string remote_root;  // the peer's snapshot store
+};
+
+struct ServiceAgentConfig {
+  config::Service service;
+  std::uint32_t instance = 0;  // >= 1, as in the election and on the wire
+  std::uint32_t self = 0;
+  std::vector<std::string> names;           // index id-1
+  std::map<std::uint32_t, PeerTarget> peers;  // every other node
+  std::uint32_t tick_ms = 100;
+  std::uint32_t heartbeat_ticks = 2;
+};
+
+enum class ServiceState { backup, restoring, serving, stopping, failed };
+const char* state_name(ServiceState s);
+
+class ServiceAgent {
+ public:
+  ServiceAgent(ServiceAgentConfig config, ElectionAgent& election, VmHost& host, snapshots::Store& store,
+               ReplicaSender& sender, EventLog& events, boost::asio::io_context& io,
+               boost::asio::thread_pool& workers);
+  ~ServiceAgent();
+
+  void start();  // reads the store's newest and committed versions (blocking, small)
+  void tick();   // once per consensus tick, after the election ticked
+  void on_message(std::uint32_t from, const wire::Replica& m);
+  nlohmann::json status() const;
+  ServiceState state() const { return state_; }
+
+ private:
+  struct PeerView {
+    std::optional<snapshots::Version> newest, committed, serving;
+    std::string state = "unknown";
+    std::uint64_t heard_tick = 0;
+  };
+  struct Promotion {
+    std::uint64_t started_tick = 0;
+    std::uint64_t query_tick = 0;
+    std::optional<std::uint32_t> old_primary;
+    std::optional<snapshots::Version> target;  // what to restore
+    std::uint32_t pull_from = 0;                // 0: the version is here
+    std::uint64_t pull_deadline_tick = 0;
+    std::set<std::uint32_t> pulls_tried;
+    std::chrono::steady_clock::time_point t_start, t_fetched;
+    std::chrono::system_clock::time_point wall_start;
+  };
+  struct PushState {
+    bool in_flight = false;
+    std::optional<snapshots::Version> last_ok;
+    std::uint64_t bytes_sent = 0, pushes = 0, failures = 0;
+    std::string last_error;
+  };
+
+  // service_agent.cpp: roles and failover
+  void follow_election();
+  void begin_promotion();
+  void promotion_step();
+  void choose_source();
+  void finish_promotion_restore();
+  void run_promote_hooks_then(std::function<void()> next);
+  void became_serving(const std::string& how);
+  void demote(const std::string& why);
+  void stop_vm();
+  void fail(const std::string& why);
+  void set_state(ServiceState s, const std::string& detail);
+  bool quorum_in_sight() const;
+  bool suspected(std::uint32_t id) const;
+  std::map<std::string, std::string> hook_env() const;
+  // service_agent_replication.cpp: checkpoints, pushes, acks, backups
+  void maybe_checkpoint();
+  void checkpoint_done(const CheckpointOutcome& out);
+  void push_to(std::uint32_t peer, snapshots::Version v, bool answer_pull);
+  void on_ack(std::uint32_t from, const wire::PushAck& ack);
+  void commit(snapshots::Version v);
+  void on_pushed(std::uint32_t from, snapshots::Version v);
+  void on_pull(std::uint32_t from, snapshots::Version v);
+  void on_inventory(std::uint32_t from, const wire::Inventory& inv);
+  void broadcast_inventory();
+  void send_inventory(std::uint32_t to);
+  void maybe_housekeep();
+  std::optional<snapshots::Version> highest_known() const;
+
+  void send(std::uint32_t to, wire::Replica m) {
+    m.set_instance(config_.instance);
+    sender_.send_replica(to, m);
+  }
+  std::string name_of(std::uint32_t id) const;
+  std::string label() const { return "service " + config_.service.name; }
+
+  // Runs `work` on the pool; `done(result, error)` on the loop. error is
+  // empty on success.
+  template <class T>
+  void job(std::function<T()> work, std::function<void(T, const std::string&)> done) {
+    std::weak_ptr<int> alive = alive_;
+    boost::asio::post(workers_, [this, alive, work = std::move(work), done = std::move(done)]() mutable {
+      T result{};
+      std::string error;
+      try {
+        result = work();
+      } catch (const std::exception& e) {
+        error = e.what();
+        if (error.empty()) error = "unknown error";
+      }
+      boost::asio::post(io_, [alive, done = std::move(done), result = std::move(result), error]() {
+        if (alive.lock()) done(result, error);
+      });
+    });
+  }
+
+  ServiceAgentConfig config_;
+  ElectionAgent& election_;
+  VmHost& host_;
+  snapshots::Store& store_;
+  ReplicaSender& sender_;
+  EventLog& events_;
+  boost::asio::io_context& io_;
+  boost::asio::thread_pool& workers_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+
+  ServiceState state_ = ServiceState::backup;
+  std::string state_detail_;
+  std::uint64_t now_tick_ = 0;
+  bool vm_busy_ = false;  // a VM/store job of this service is running
+  std::optional<snapshots::Version> newest_, committed_, serving_version_;
+  std::map<std::uint32_t, PeerView> peers_;
+  std::map<std::uint32_t, PushState> pushes_;
+  std::optional<Promotion> promotion_;
+  std::uint64_t failed_until_tick_ = 0;
+  bool stop_pending_ = false, stop_was_serving_ = false;
+
+  // While serving.
+  std::uint64_t term_ = 0, seq_ = 0;
+  std::uint64_t next_checkpoint_tick_ = 0;
+  std::map<snapshots::Version, std::set<std::uint32_t>> acks_;
+  std::optional<CheckpointOutcome> last_checkpoint_;
+  std::chrono::steady_clock::time_point last_checkpoint_at_{};
+  std::uint64_t checkpoints_ = 0, checkpoint_failures_ = 0;
+  std::uint64_t checkpoints_since_housekeeping_ = 0;
+  bool housekeeping_ = false;
+  nlohmann::json last_failover_;
+};
+
+}  // namespace vmrep::agents

@@ -1,0 +1,269 @@
+// ServiceAgent, replication: the primary's checkpoint loop (checkpoint ->
+// store -> push to every backup in parallel -> commit at min_acks acks) and
+// the backups' side (verify and publish what arrives, acknowledge), plus the
+// inventories every host sends so a new primary can find the newest version.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "agents/service_agent.hpp"
+#include "snapshots/incoming.hpp"
+
+namespace vmrep::agents {
+namespace {
+
+using snapshots::Version;
+
+Version from_wire(const wire::SnapVersion& v) { return Version{v.term(), v.seq()}; }
+void to_wire(Version v, wire::SnapVersion* out) {
+  out->set_term(v.term);
+  out->set_seq(v.seq);
+}
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::optional<Version> ServiceAgent::highest_known() const {
+  std::optional<Version> best = newest_;
+  for (const auto& [id, view] : peers_)
+    if (view.newest && (!best || *view.newest > *best)) best = view.newest;
+  return best;
+}
+
+void ServiceAgent::maybe_checkpoint() {
+  if (vm_busy_ || now_tick_ < next_checkpoint_tick_) return;
+  next_checkpoint_tick_ =
+      now_tick_ + std::max<std::uint64_t>(1, (config_.service.checkpoint_interval_ms + config_.tick_ms - 1) / config_.tick_ms);
+  // A version of a higher term exists (another side of a healed partition
+  // served meanwhile): ours must order after it, or a later failover would
+  // take that side branch for the newest.
+  if (auto known = highest_known(); known && known->term >= term_ && !(known->term == term_ && known->seq <= seq_)) {
+    term_ = std::max<std::uint64_t>(election_.node().key().epoch, known->term + 1);
+    seq_ = 0;
+  }
+  const Version v{term_, ++seq_};
+  const std::optional<Version> parent = newest_ && *newest_ < v ? newest_ : std::nullopt;
+  vm_busy_ = true;
+  job<CheckpointOutcome>([this, v, parent] { return host_.checkpoint(v, parent, unix_ms_now()); },
+                         [this](const CheckpointOutcome& out, const std::string& error) {
+                           vm_busy_ = false;
+                           if (!error.empty()) {
+                             ++checkpoint_failures_;
+                             spdlog::error("{}: checkpoint failed: {}", label(), error);
+                             events_.record(config_.service.name, "checkpoint_failed", error);
+                             return;
+                           }
+                           checkpoint_done(out);
+                         });
+}
+
+void ServiceAgent::checkpoint_done(const CheckpointOutcome& out) {
+  ++checkpoints_;
+  ++checkpoints_since_housekeeping_;
+  last_checkpoint_ = out;
+  last_checkpoint_at_ = std::chrono::steady_clock::now();
+  newest_ = out.version;
+  serving_version_ = out.version;
+  spdlog::info("{}: checkpoint {}: {} bytes, {} new ({} chunks), downtime {} ms, {:.0f}+{:.0f}+{:.0f} ms", label(),
+               to_string(out.version), out.plain_bytes, out.new_bytes, out.new_chunks,
+               out.downtime_ms ? std::to_string(*out.downtime_ms) : "?", out.checkpoint_ms, out.ingest_ms,
+               out.commit_ms);
+  if (config_.service.min_acks == 0) commit(out.version);
+  for (const auto& [id, target] : config_.peers) {
+    // A suspected or slow backup is skipped, never waited for: it gets the
+    // next version (whose push sends everything it lacks).
+    if (suspected(id) || pushes_[id].in_flight) continue;
+    push_to(id, out.version, false);
+  }
+  broadcast_inventory();
+}
+
+void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
+  PushState& ps = pushes_[peer];
+  ps.in_flight = true;
+  const PeerTarget target = config_.peers.at(peer);
+  transport::sftp::PushOptions options;
+  options.remote_root = target.remote_root;
+  options.parallel_sessions = 2;
+  const std::string service = config_.service.name;
+  job<transport::sftp::PushStats>(
+      [this, target, options, service, v] {
+        transport::sftp::Pusher pusher(store_, target.endpoint, options);
+        return pusher.push(service, v);
+      },
+      [this, peer, v, answer_pull](const transport::sftp::PushStats& stats, const std::string& error) {
+        PushState& ps = pushes_[peer];
+        ps.in_flight = false;
+        ++ps.pushes;
+        if (!error.empty()) {
+          ++ps.failures;
+          ps.last_error = error;
+          spdlog::warn("{}: push {} to {} failed: {}", label(), to_string(v), name_of(peer), error);
+          return;
+        }
+        ps.bytes_sent += stats.bytes_sent();
+        ps.last_error.clear();
+        spdlog::info("{}: pushed {} to {}: {} of {} chunks sent, {} bytes{}", label(), to_string(v), name_of(peer),
+                     stats.chunks_sent, stats.chunks_referenced, stats.bytes_sent(), answer_pull ? " (pull)" : "");
+        wire::Replica m;
+        to_wire(v, m.mutable_pushed());
+        send(peer, m);
+      });
+}
+
+void ServiceAgent::on_message(std::uint32_t from, const wire::Replica& m) {
+  if (!peers_.count(from)) return;
+  switch (m.body_case()) {
+    case wire::Replica::kPushed: on_pushed(from, from_wire(m.pushed())); break;
+    case wire::Replica::kAck: on_ack(from, m.ack()); break;
+    case wire::Replica::kCommitted: {
+      const Version v = from_wire(m.committed());
+      if (committed_ && v <= *committed_) break;
+      job<int>([this, v] {
+        if (store_.has_version(config_.service.name, v)) store_.mark_committed(config_.service.name, v);
+        return 0;
+      }, [this, v](int, const std::string& error) {
+        if (!error.empty()) return spdlog::warn("{}: mark committed {}: {}", label(), to_string(v), error);
+        if (store_.has_version(config_.service.name, v) && (!committed_ || v > *committed_)) committed_ = v;
+      });
+      break;
+    }
+    case wire::Replica::kInventory: on_inventory(from, m.inventory()); break;
+    case wire::Replica::kQuery: send_inventory(from); break;
+    case wire::Replica::kPull: on_pull(from, from_wire(m.pull())); break;
+    case wire::Replica::BODY_NOT_SET: spdlog::warn("{}: peer {}: replica frame without a body", label(), name_of(from)); break;
+  }
+}
+
+void ServiceAgent::on_pushed(std::uint32_t from, Version v) {
+  const std::string service = config_.service.name;
+  job<std::string>(
+      [this, service, v] {
+        snapshots::AcceptStats accepted = snapshots::accept_incoming(store_);
+        for (const auto& e : accepted.errors) spdlog::warn("accept: {}", e);
+        if (!store_.has_version(service, v))
+          return accepted.errors.empty() ? std::string("version not found after the push") : accepted.errors.front();
+        store_.verify(service, v);  // MAC and every chunk re-hashed
+        return std::string();
+      },
+      [this, from, v](const std::string& refused, const std::string& error) {
+        const std::string problem = !error.empty() ? error : refused;
+        wire::Replica m;
+        to_wire(v, m.mutable_ack()->mutable_version());
+        m.mutable_ack()->set_ok(problem.empty());
+        m.mutable_ack()->set_error(problem.substr(0, 300));
+        send(from, m);
+        if (!problem.empty()) {
+          spdlog::warn("{}: version {} from {} refused: {}", label(), to_string(v), name_of(from), problem);
+          events_.record(config_.service.name, "version_refused", to_string(v) + " from " + name_of(from) + ": " + problem);
+          return;
+        }
+        if (!newest_ || v > *newest_) newest_ = v;
+        spdlog::debug("{}: holds {} from {}", label(), to_string(v), name_of(from));
+        if (promotion_ && promotion_->pull_from == from && promotion_->target == v && state_ == ServiceState::restoring) {
+          promotion_->pull_from = 0;
+          promotion_->t_fetched = std::chrono::steady_clock::now();
+          run_promote_hooks_then([this] { finish_promotion_restore(); });
+        }
+      });
+}
+
+void ServiceAgent::on_ack(std::uint32_t from, const wire::PushAck& ack) {
+  const Version v = from_wire(ack.version());
+  if (!ack.ok()) {
+    std::string why = ack.error().substr(0, 300);
+    for (char& c : why)
+      if (static_cast<unsigned char>(c) < 0x20) c = '?';
+    spdlog::warn("{}: {} refused {}: {}", label(), name_of(from), to_string(v), why);
+    pushes_[from].last_error = "refused: " + why;
+    return;
+  }
+  pushes_[from].last_ok = v;
+  if (state_ != ServiceState::serving) return;
+  auto& holders = acks_[v];
+  holders.insert(from);
+  if (holders.size() >= config_.service.min_acks && (!committed_ || v > *committed_)) commit(v);
+  // Older versions than the newest committed need no more acks.
+  while (!acks_.empty() && committed_ && acks_.begin()->first <= *committed_) acks_.erase(acks_.begin());
+}
+
+void ServiceAgent::commit(Version v) {
+  committed_ = v;
+  const std::string service = config_.service.name;
+  job<int>([this, service, v] { store_.mark_committed(service, v); return 0; },
+           [this, v](int, const std::string& error) {
+             if (!error.empty()) spdlog::error("{}: mark committed {}: {}", label(), to_string(v), error);
+           });
+  events_.record(config_.service.name, "committed", to_string(v));
+  wire::Replica m;
+  to_wire(v, m.mutable_committed());
+  for (const auto& [id, view] : peers_)
+    if (!suspected(id)) send(id, m);
+}
+
+void ServiceAgent::on_pull(std::uint32_t from, Version v) {
+  if (!store_.has_version(config_.service.name, v)) {
+    spdlog::warn("{}: {} asked for {}, which is not here", label(), name_of(from), to_string(v));
+    return;
+  }
+  if (pushes_[from].in_flight) return;  // the asker times out and asks again or elsewhere
+  spdlog::info("{}: {} pulls {}", label(), name_of(from), to_string(v));
+  push_to(from, v, true);
+}
+
+void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) {
+  PeerView& view = peers_[from];
+  view.newest = inv.has_newest() ? std::optional<Version>(from_wire(inv.newest())) : std::nullopt;
+  view.committed = inv.has_committed() ? std::optional<Version>(from_wire(inv.committed())) : std::nullopt;
+  view.serving = inv.has_serving() ? std::optional<Version>(from_wire(inv.serving())) : std::nullopt;
+  std::string st = inv.state().substr(0, 20);
+  for (char& c : st)
+    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+  view.state = st;
+  view.heard_tick = now_tick_;
+}
+
+void ServiceAgent::send_inventory(std::uint32_t to) {
+  wire::Replica m;
+  wire::Inventory* inv = m.mutable_inventory();
+  if (newest_) to_wire(*newest_, inv->mutable_newest());
+  if (committed_) to_wire(*committed_, inv->mutable_committed());
+  if (serving_version_ && state_ == ServiceState::serving) to_wire(*serving_version_, inv->mutable_serving());
+  inv->set_state(state_name(state_));
+  send(to, m);
+}
+
+void ServiceAgent::broadcast_inventory() {
+  for (const auto& [id, view] : peers_)
+    if (!suspected(id)) send_inventory(id);
+}
+
+// Retention and GC, on the worker pool, every few checkpoints (primary) or
+// about once a minute (backups).
+void ServiceAgent::maybe_housekeep() {
+  const std::uint64_t minute = std::max<std::uint64_t>(1, 60'000 / config_.tick_ms);
+  const bool due = checkpoints_since_housekeeping_ >= 10 || (now_tick_ % minute == minute / 2);
+  if (!due || housekeeping_) return;
+  housekeeping_ = true;
+  checkpoints_since_housekeeping_ = 0;
+  const std::string service = config_.service.name;
+  const std::uint32_t keep = config_.service.retention;
+  job<std::string>(
+      [this, service, keep] {
+        auto r = store_.apply_retention(service, keep);
+        auto g = store_.gc();
+        return std::to_string(r.removed.size()) + " version(s) and " + std::to_string(g.sweep.chunks_deleted) +
+               " chunk(s) removed";
+      },
+      [this](const std::string& summary, const std::string& error) {
+        housekeeping_ = false;
+        if (!error.empty()) spdlog::warn("{}: retention/gc: {}", label(), error);
+        else spdlog::debug("{}: retention/gc: {}", label(), summary);
+      });
+}
+
+}  // namespace vmrep::agents

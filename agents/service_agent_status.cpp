@@ -1,0 +1,80 @@
+// ServiceAgent::status(): what `vmrepctl status` and /v1/status show of one
+// service on this host.
+#include "agents/service_agent.hpp"
+
+namespace vmrep::agents {
+namespace {
+
+nlohmann::json version_json(const std::optional<snapshots::Version>& v) {
+  return v ? nlohmann::json(to_string(*v)) : nlohmann::json(nullptr);
+}
+
+// Versions behind `newest` within the same term; a different term counts as
+// "behind" without a number.
+nlohmann::json lag(const std::optional<snapshots::Version>& have, const std::optional<snapshots::Version>& newest) {
+  if (!newest) return 0;
+  if (!have) return nullptr;
+  if (*have >= *newest) return 0;
+  if (have->term == newest->term) return newest->seq - have->seq;
+  return nullptr;
+}
+
+}  // namespace
+
+nlohmann::json ServiceAgent::status() const {
+  using nlohmann::json;
+  const std::optional<snapshots::Version> newest = highest_known();
+  json nodes = json::object();
+  nodes[name_of(config_.self)] = {{"state", state_name(state_)},
+                                  {"newest", version_json(newest_)},
+                                  {"committed", version_json(committed_)},
+                                  {"lag", lag(newest_, newest)}};
+  for (const auto& [id, view] : peers_) {
+    json n{{"state", suspected(id) ? "unreachable" : view.state},
+           {"newest", version_json(view.newest)},
+           {"committed", version_json(view.committed)},
+           {"lag", lag(view.newest, newest)}};
+    auto it = pushes_.find(id);
+    if (it != pushes_.end()) {
+      n["pushes"] = it->second.pushes;
+      n["push_failures"] = it->second.failures;
+      n["bytes_shipped"] = it->second.bytes_sent;
+      n["push_in_flight"] = it->second.in_flight;
+      n["last_acked"] = version_json(it->second.last_ok);
+      if (!it->second.last_error.empty()) n["last_error"] = it->second.last_error;
+    }
+    nodes[name_of(id)] = n;
+  }
+  json s{{"state", state_name(state_)},
+         {"detail", state_detail_},
+         {"mode", config_.service.mode == config::Mode::quorum ? "quorum" : "availability"},
+         {"min_acks", config_.service.min_acks},
+         {"checkpoint_interval_ms", config_.service.checkpoint_interval_ms},
+         {"newest", version_json(newest_)},
+         {"committed", version_json(committed_)},
+         {"serving_version", version_json(state_ == ServiceState::serving ? serving_version_ : std::nullopt)},
+         {"newest_known", version_json(newest)},
+         {"checkpoints", checkpoints_},
+         {"checkpoint_failures", checkpoint_failures_},
+         {"nodes", nodes}};
+  if (state_ == ServiceState::serving) s["term"] = term_;
+  if (last_checkpoint_) {
+    const auto& c = *last_checkpoint_;
+    s["last_checkpoint"] = {
+        {"version", to_string(c.version)},
+        {"age_ms", std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                         last_checkpoint_at_)
+                       .count()},
+        {"plain_bytes", c.plain_bytes},
+        {"new_bytes", c.new_bytes},
+        {"new_chunks", c.new_chunks},
+        {"downtime_ms", c.downtime_ms ? json(*c.downtime_ms) : json(nullptr)},
+        {"checkpoint_ms", c.checkpoint_ms},
+        {"ingest_ms", c.ingest_ms},
+        {"commit_ms", c.commit_ms}};
+  }
+  if (!last_failover_.is_null()) s["last_failover"] = last_failover_;
+  return s;
+}
+
+}  // namespace vmrep::agents
