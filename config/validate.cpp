@@ -120,9 +120,14 @@ void check_timing(Reader& r, const Timing& t) {
   relate(r, "suspect_timeout_ms", t.suspect_timeout_ms, "suspect_timeout_max_ms", t.suspect_timeout_max_ms, false);
 }
 
-void check_preferred(Reader& r, const Config& c, Service& s, const std::string& path) {
+// `index`: the service's position; with no list given, node order rotated by
+// it, so the services' first primaries spread over the hosts.
+void check_preferred(Reader& r, const Config& c, Service& s, const std::string& path, std::size_t index_of_service) {
   std::vector<std::string_view> names;
   for (const Node& n : c.nodes) names.push_back(n.name);
+  if (s.preferred.empty() && !names.empty())
+    std::rotate(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(index_of_service % names.size()),
+                names.end());
   std::vector<std::string> listed;
   std::size_t index = 0;
   for (const std::string& name : s.preferred) {
@@ -143,9 +148,9 @@ void check_preferred(Reader& r, const Config& c, Service& s, const std::string& 
   s.preferred = std::move(listed);
 }
 
-void check_service(Reader& r, const Config& c, Service& s) {
+void check_service(Reader& r, const Config& c, Service& s, std::size_t index) {
   const std::string path = join("services", s.name);
-  check_preferred(r, c, s, path);
+  check_preferred(r, c, s, path, index);
   if (c.nodes.empty()) return;
   const auto backups = static_cast<std::uint32_t>(c.nodes.size() - 1);
   const std::string min_acks = path + ".min_acks";
@@ -173,7 +178,7 @@ void validate(Reader& r, Config& c) {
   check_nodes(r, c);
   check_tls(r, c);
   check_timing(r, c.timing);
-  for (Service& s : c.services) check_service(r, c, s);
+  for (std::size_t i = 0; i < c.services.size(); ++i) check_service(r, c, c.services[i], i);
 }
 
 }  // namespace vmrep::config::detail

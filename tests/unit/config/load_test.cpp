@@ -146,6 +146,8 @@ TEST(ConfigLoad, Full_EveryKeySet_EveryFieldRead) {
   EXPECT_EQ(web.libvirt_uri, "xen:///system");
   EXPECT_EQ(web.domain, "web-vm");
   EXPECT_EQ(web.preferred, (Names{"h3", "h1", "h2"}));  // the unlisted follow in node order
+  EXPECT_EQ(c.services[1].preferred, (Names{"h2", "h3", "h1"}))
+      << "no list: node order rotated by the service's position, so first primaries spread";
   EXPECT_EQ(web.checkpoint_interval_ms, 2000u);
   EXPECT_EQ(web.min_acks, 2u);
   EXPECT_EQ(web.retention, 5u);
@@ -258,6 +260,25 @@ TEST(ConfigErrorText, What_IsLinesJoinedByNewline) {
   const ConfigError e({"a:1:1: x: one", "a:2:1: y: two"});
   EXPECT_STREQ(e.what(), "a:1:1: x: one\na:2:1: y: two");
   EXPECT_EQ(e.lines().size(), 2u);
+}
+
+TEST(ConfigLoad, Replication_DefaultsAndNodeSubstitution) {
+  const Config d = load_string(with_head({"services: {}"}), "cluster.yaml");
+  EXPECT_EQ(d.replication.ssh_key, "/etc/vmrep/ssh/id_ed25519");
+  EXPECT_EQ(d.replication.known_hosts, "/etc/vmrep/ssh/known_hosts");
+  EXPECT_EQ(d.replication.cluster_key, "/etc/vmrep/cluster.key");
+  EXPECT_EQ(d.replication.ssh_timeout_ms, 10000u);
+
+  const Config c = load_string(with_head({"data_dir: /srv/{node}/data", "replication:",
+                                          "  ssh_key: /keys/{node}/id", "  known_hosts: /keys/known",
+                                          "  cluster_key: /keys/cluster.key", "  ssh_timeout_ms: 2500"}),
+                               "cluster.yaml");
+  EXPECT_EQ(c.replication.ssh_timeout_ms, 2500u);
+  EXPECT_EQ(c.data_dir_of("h3"), "/srv/h3/data") << "where a push to h3 goes";
+  const Config h2 = resolve_for_node(c, "h2");
+  EXPECT_EQ(h2.replication.ssh_key, "/keys/h2/id");
+  EXPECT_EQ(h2.data_dir, "/srv/h2/data");
+  EXPECT_EQ(h2.data_dir_of("h1"), "/srv/h1/data") << "the pattern survives resolving for this node";
 }
 
 }  // namespace
