@@ -35,8 +35,14 @@ NodeId Node::primary() const {
 Value Node::proposal() const {
   NodeId current = primary();
   if (current == kNoNode) current = config_.initial_primary;
+  if (current == config_.self && handover_to_ != kNoNode && !detector_.suspects(handover_to_)) return handover_to_;
   if (current == config_.self || !detector_.suspects(current)) return current;
   return config_.self;
+}
+
+void Node::hand_over(NodeId to) {
+  if (!is_primary() || to == kNoNode || to > config_.n || to == config_.self) return;
+  handover_to_ = to;
 }
 
 void Node::tick() {
@@ -60,6 +66,7 @@ void Node::peer_left(NodeId peer) {
 
 void Node::report_primary_change() {
   NodeId now = primary();
+  if (now != config_.self) handover_to_ = kNoNode;
   if (now == reported_primary_) return;
   events_.push_back(PrimaryChanged{reported_primary_, now});
   reported_primary_ = now;

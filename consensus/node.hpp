@@ -54,8 +54,19 @@ class Node {
   // The primary this node believes in: the newest decided value, or kNoNode.
   NodeId primary() const;
   bool is_primary() const { return primary() == config_.self; }
-  // What this node proposes now (rule: trusted primary, else itself).
+  // What this node proposes now (rule: trusted primary, else itself; a
+  // primary handing over proposes the trusted successor instead).
   Value proposal() const;
+  // Planned switchover, called on the primary: from now on it proposes `to`
+  // instead of itself, so the next round it coordinates decides `to`; the
+  // others then trust and propose `to` as usual. Ends by itself once the
+  // decided primary is no longer this node; cancel_hand_over() ends it
+  // earlier. Ignored unless this node is the decided primary and `to` is
+  // another node of the cluster. Not part of NodeState: a restart (or any
+  // corruption) forgets it, which only means the switchover does not happen.
+  void hand_over(NodeId to);
+  void cancel_hand_over() { handover_to_ = kNoNode; }
+  NodeId handing_over_to() const { return handover_to_; }
   Key key() const { return instance_.state().key; }
   NodeId self() const { return config_.self; }
   const NodeConfig& config() const { return config_; }
@@ -73,6 +84,7 @@ class Node {
   FailureDetector detector_;
   Instance instance_;
   NodeId reported_primary_ = kNoNode;
+  NodeId handover_to_ = kNoNode;
   std::vector<Envelope> outbox_;
   std::vector<Event> events_;
 };

@@ -92,6 +92,41 @@ struct Cluster {
 
 }  // namespace
 
+TEST(Node, Rule_HandOver_ClusterDecidesTheSuccessorAndStaysThere) {
+  Cluster cluster(3);
+  cluster.run(20);
+  ASSERT_EQ(cluster.primary(1), 1u);
+  cluster.nodes[1].hand_over(3);  // not the primary: ignored
+  EXPECT_EQ(cluster.nodes[1].handing_over_to(), kNoNode);
+  cluster.nodes[0].hand_over(1);  // to itself: ignored
+  cluster.nodes[0].hand_over(7);  // not a node: ignored
+  EXPECT_EQ(cluster.nodes[0].handing_over_to(), kNoNode);
+  cluster.nodes[0].hand_over(3);
+  EXPECT_EQ(cluster.nodes[0].handing_over_to(), 3u);
+  EXPECT_EQ(cluster.nodes[0].proposal(), 3u);
+  cluster.run(40);
+  for (NodeId id = 1; id <= 3; ++id) EXPECT_EQ(cluster.primary(id), 3u) << "node " << id;
+  EXPECT_EQ(cluster.nodes[0].handing_over_to(), kNoNode) << "done once another node is primary";
+  cluster.run(40);
+  for (NodeId id = 1; id <= 3; ++id) {
+    EXPECT_EQ(cluster.primary(id), 3u) << "node " << id << ": the successor keeps the role";
+    EXPECT_TRUE(violations(cluster.nodes[id - 1]).empty());
+  }
+}
+
+TEST(Node, Rule_HandOver_ToASuspectedNodeKeepsThePrimary) {
+  Cluster cluster(3);
+  cluster.run(20);
+  cluster.isolated.insert(3);
+  cluster.run(20);  // 1 and 2 suspect 3
+  ASSERT_TRUE(cluster.nodes[0].detector().suspects(3));
+  cluster.nodes[0].hand_over(3);
+  EXPECT_EQ(cluster.nodes[0].proposal(), 1u) << "never hand over to a node it suspects";
+  cluster.run(40);
+  EXPECT_EQ(cluster.primary(1), 1u);
+  EXPECT_EQ(cluster.primary(2), 1u);
+}
+
 TEST(Node, Rule_InitialPrimaryBeforeAnyDecision_DefaultsToNodeOne) {
   EXPECT_EQ(NodeConfig{}.initial_primary, 1u);
   Node node(config(2, 3));
