@@ -24,6 +24,13 @@ def log(msg):
     print(f"[{time.monotonic() - T0:6.1f}s] {msg}", flush=True)
 
 
+def settled(lab, hosts):
+    """The leader all hosts agree on, once none suspects anyone; else None."""
+    if any(lab.suspected_by(h) != set() for h in hosts):
+        return None
+    return lab.leader(hosts)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", required=True, help="build dir with controller/vmrepd and controller/cli/vmrepctl")
@@ -62,9 +69,8 @@ def main():
         lab.wait_until(lambda: lab.leader(["h1", "h3"]), 30, "h1 and h3 to agree on a leader")
 
         log(lab.restart("h2"))
-        lab.wait_until(lambda: lab.leader(hosts) and not any(lab.suspected_by(h) for h in hosts), 30,
-                       "h2 back: one leader, no suspicions")
-        log(f"h2 back; leader {lab.leader(hosts)}")
+        leader = lab.wait_until(lambda: settled(lab, hosts), 30, "h2 back: one leader, no suspicions")
+        log(f"h2 back; leader {leader}")
 
         log(lab.partition("h1|h2,h3"))
         lab.wait_until(lambda: (lab.suspected_by("h1") == {"h2", "h3"} and
@@ -74,8 +80,7 @@ def main():
         log(f"partitioned: h2,h3 follow {side}")
 
         log(lab.heal())
-        leader = lab.wait_until(lambda: lab.leader(hosts) and not any(lab.suspected_by(h) for h in hosts), 30,
-                                "one leader after the heal")
+        leader = lab.wait_until(lambda: settled(lab, hosts), 30, "one leader and no suspicions after the heal")
         log(f"healed: leader {leader}")
         assert lab.board("h1", "COUNT") == ["2"], "the board lost its posts"
         log("PASS")
