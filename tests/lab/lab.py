@@ -79,7 +79,7 @@ class Lab:
                 f.write(services_yaml)
             args += ["--services", path]
         t0 = time.monotonic()
-        self.run(*args, timeout=300)
+        self.run(*args, timeout=180)
         self.hosts = [f"h{i}" for i in range(1, n + 1)]
         return time.monotonic() - t0
 
