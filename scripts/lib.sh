@@ -21,7 +21,7 @@ VMREP_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libboost-dev libprotobuf-dev protobuf-compiler
   libssl-dev python3 libzstd-dev
   libvirt-dev libxml2-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils busybox-static cpio
-  libssh2-1-dev openssh-server openssh-client rsync)
+  libssh2-1-dev openssh-server openssh-client rsync iproute2 iptables)
 # Fuzzing (libFuzzer ships with clang's runtime).
 VMREP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
