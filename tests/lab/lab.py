@@ -65,14 +65,12 @@ class Lab:
                                  f"{r.stdout}{r.stderr}")
         return r
 
-    def up(self, n, services_yaml=None, timing=None, ssh_config=False, guest=True):
+    def up(self, n, services_yaml=None, timing=None, guest=True):
         """Brings up n hosts (removing any leftover lab first); returns seconds taken."""
         self.run("down", check=False, timeout=120)
         args = ["up", str(n), "--guest" if guest else "--no-guest"]
         if timing:
             args += ["--timing", ",".join(str(x) for x in timing)]
-        if ssh_config:
-            args.append("--ssh-config")
         if services_yaml:
             path = os.path.join(os.path.dirname(self.dir.rstrip("/")) or "/tmp", "vmrep-lab-services.yaml")
             with open(path, "w") as f:
