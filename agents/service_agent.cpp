@@ -54,6 +54,13 @@ std::string ServiceAgent::name_of(std::uint32_t id) const {
 void ServiceAgent::start() {
   newest_ = store_.newest(config_.service.name);
   committed_ = store_.newest_committed(config_.service.name);
+  for (const auto& v : store_.versions(config_.service.name)) {
+    try {
+      versions_[v] = store_.load(config_.service.name, v).total_bytes();
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: version {} does not load: {}", label(), to_string(v), e.what());
+    }
+  }
   spdlog::info("{}: store holds newest {} committed {}", label(), newest_ ? to_string(*newest_) : "none",
                committed_ ? to_string(*committed_) : "none");
   set_state(ServiceState::backup, "started");
@@ -72,6 +79,16 @@ void ServiceAgent::set_state(ServiceState s, const std::string& detail) {
 }
 
 bool ServiceAgent::suspected(std::uint32_t id) const { return election_.node().detector().suspects(id); }
+
+// A daemon that just started has heard nobody yet and would take itself
+// for the primary it was configured to start with: it promotes only after
+// every peer spoke, or after a suspicion timeout of silence.
+bool ServiceAgent::startup_settled() const {
+  if (now_tick_ >= election_.node().config().detector.suspect_after_ticks) return true;
+  for (const auto& [id, view] : peers_)
+    if (view.heard_tick == 0) return false;
+  return true;
+}
 
 bool ServiceAgent::quorum_in_sight() const {
   std::size_t n = config_.names.size(), seen = 1;
@@ -94,7 +111,8 @@ void ServiceAgent::tick() {
 
 void ServiceAgent::follow_election() {
   const Role role = election_.role();
-  const bool quorum_ok = config_.service.mode == config::Mode::availability || quorum_in_sight();
+  const bool quorum_ok =
+      startup_settled() && (config_.service.mode == config::Mode::availability || quorum_in_sight());
   switch (state_) {
     case ServiceState::backup:
       if (role == Role::primary && quorum_ok && !vm_busy_) begin_promotion();

@@ -78,11 +78,15 @@ class ServiceAgent {
   void tick();   // once per consensus tick, after the election ticked
   void on_message(std::uint32_t from, const wire::Replica& m);
   nlohmann::json status() const;
+  // Every node's versions with sizes and bytes shipped (vmrepctl snapshots).
+  nlohmann::json snapshots() const;
+  static constexpr std::size_t versions_max = 64;
   ServiceState state() const { return state_; }
 
  private:
   struct PeerView {
     std::optional<snapshots::Version> newest, committed, serving;
+    std::vector<snapshots::Version> versions;  // at most versions_max
     std::string state = "unknown";
     std::uint64_t heard_tick = 0;
   };
@@ -117,6 +121,7 @@ class ServiceAgent {
   void fail(const std::string& why);
   void set_state(ServiceState s, const std::string& detail);
   bool quorum_in_sight() const;
+  bool startup_settled() const;
   bool suspected(std::uint32_t id) const;
   std::map<std::string, std::string> hook_env() const;
   // service_agent_replication.cpp: checkpoints, pushes, acks, backups
@@ -175,6 +180,10 @@ class ServiceAgent {
   std::uint64_t now_tick_ = 0;
   bool vm_busy_ = false;  // a VM/store job of this service is running
   std::optional<snapshots::Version> newest_, committed_, serving_version_;
+  // This host's versions of the service and their plain sizes, kept current
+  // by the jobs that add and remove them (the loop never lists the store).
+  std::map<snapshots::Version, std::uint64_t> versions_;
+  std::map<snapshots::Version, std::uint64_t> shipped_bytes_;  // pushed by this host, all peers
   std::map<std::uint32_t, PeerView> peers_;
   std::map<std::uint32_t, PushState> pushes_;
   std::optional<Promotion> promotion_;

@@ -68,6 +68,7 @@ void ServiceAgent::checkpoint_done(const CheckpointOutcome& out) {
   last_checkpoint_at_ = std::chrono::steady_clock::now();
   newest_ = out.version;
   serving_version_ = out.version;
+  versions_[out.version] = out.plain_bytes;
   spdlog::info("{}: checkpoint {}: {} bytes, {} new ({} chunks), downtime {} ms, {:.0f}+{:.0f}+{:.0f} ms", label(),
                to_string(out.version), out.plain_bytes, out.new_bytes, out.new_chunks,
                out.downtime_ms ? std::to_string(*out.downtime_ms) : "?", out.checkpoint_ms, out.ingest_ms,
@@ -106,6 +107,8 @@ void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
           return;
         }
         ps.bytes_sent += stats.bytes_sent();
+        shipped_bytes_[v] += stats.bytes_sent();
+        while (shipped_bytes_.size() > versions_max) shipped_bytes_.erase(shipped_bytes_.begin());
         ps.last_error.clear();
         spdlog::info("{}: pushed {} to {}: {} of {} chunks sent, {} bytes{}", label(), to_string(v), name_of(peer),
                      stats.chunks_sent, stats.chunks_referenced, stats.bytes_sent(), answer_pull ? " (pull)" : "");
@@ -139,19 +142,25 @@ void ServiceAgent::on_message(std::uint32_t from, const wire::Replica& m) {
   }
 }
 
+struct Received {
+  std::string refused;  // empty: verified and published
+  std::uint64_t bytes = 0;
+};
+
 void ServiceAgent::on_pushed(std::uint32_t from, Version v) {
   const std::string service = config_.service.name;
-  job<std::string>(
+  job<Received>(
       [this, service, v] {
         snapshots::AcceptStats accepted = snapshots::accept_incoming(store_);
         for (const auto& e : accepted.errors) spdlog::warn("accept: {}", e);
         if (!store_.has_version(service, v))
-          return accepted.errors.empty() ? std::string("version not found after the push") : accepted.errors.front();
+          return Received{accepted.errors.empty() ? std::string("version not found after the push")
+                                                  : accepted.errors.front()};
         store_.verify(service, v);  // MAC and every chunk re-hashed
-        return std::string();
+        return Received{"", store_.load(service, v).total_bytes()};
       },
-      [this, from, v](const std::string& refused, const std::string& error) {
-        const std::string problem = !error.empty() ? error : refused;
+      [this, from, v](const Received& got, const std::string& error) {
+        const std::string problem = !error.empty() ? error : got.refused;
         wire::Replica m;
         to_wire(v, m.mutable_ack()->mutable_version());
         m.mutable_ack()->set_ok(problem.empty());
@@ -163,6 +172,7 @@ void ServiceAgent::on_pushed(std::uint32_t from, Version v) {
           return;
         }
         if (!newest_ || v > *newest_) newest_ = v;
+        versions_[v] = got.bytes;
         spdlog::debug("{}: holds {} from {}", label(), to_string(v), name_of(from));
         if (promotion_ && promotion_->pull_from == from && promotion_->target == v && state_ == ServiceState::restoring) {
           promotion_->pull_from = 0;
@@ -225,6 +235,11 @@ void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) 
     if (static_cast<unsigned char>(c) < 0x20) c = '?';
   view.state = st;
   view.heard_tick = now_tick_;
+  view.versions.clear();
+  for (const auto& v : inv.versions()) {
+    if (view.versions.size() == versions_max) break;
+    view.versions.push_back(from_wire(v));
+  }
 }
 
 void ServiceAgent::send_inventory(std::uint32_t to) {
@@ -234,6 +249,8 @@ void ServiceAgent::send_inventory(std::uint32_t to) {
   if (committed_) to_wire(*committed_, inv->mutable_committed());
   if (serving_version_ && state_ == ServiceState::serving) to_wire(*serving_version_, inv->mutable_serving());
   inv->set_state(state_name(state_));
+  auto it = versions_.size() > versions_max ? std::prev(versions_.end(), versions_max) : versions_.begin();
+  for (; it != versions_.end(); ++it) to_wire(it->first, inv->add_versions());
   send(to, m);
 }
 
@@ -252,17 +269,23 @@ void ServiceAgent::maybe_housekeep() {
   checkpoints_since_housekeeping_ = 0;
   const std::string service = config_.service.name;
   const std::uint32_t keep = config_.service.retention;
-  job<std::string>(
+  struct Swept {
+    std::vector<Version> removed;
+    std::uint64_t chunks_deleted = 0;
+  };
+  job<Swept>(
       [this, service, keep] {
         auto r = store_.apply_retention(service, keep);
         auto g = store_.gc();
-        return std::to_string(r.removed.size()) + " version(s) and " + std::to_string(g.sweep.chunks_deleted) +
-               " chunk(s) removed";
+        return Swept{r.removed, g.sweep.chunks_deleted};
       },
-      [this](const std::string& summary, const std::string& error) {
+      [this](const Swept& swept, const std::string& error) {
         housekeeping_ = false;
-        if (!error.empty()) spdlog::warn("{}: retention/gc: {}", label(), error);
-        else spdlog::debug("{}: retention/gc: {}", label(), summary);
+        if (!error.empty()) return spdlog::warn("{}: retention/gc: {}", label(), error);
+        for (const auto& v : swept.removed) versions_.erase(v);
+        newest_ = versions_.empty() ? std::nullopt : std::optional<Version>(versions_.rbegin()->first);
+        spdlog::debug("{}: retention/gc: {} version(s) and {} chunk(s) removed", label(), swept.removed.size(),
+                      swept.chunks_deleted);
       });
 }
 

@@ -77,4 +77,26 @@ nlohmann::json ServiceAgent::status() const {
   return s;
 }
 
+nlohmann::json ServiceAgent::snapshots() const {
+  using nlohmann::json;
+  auto entry = [&](snapshots::Version v) {
+    json e{{"version", to_string(v)}, {"committed", committed_ && v <= *committed_}};
+    if (auto it = versions_.find(v); it != versions_.end()) e["bytes"] = it->second;
+    if (auto it = shipped_bytes_.find(v); it != shipped_bytes_.end()) e["shipped_bytes"] = it->second;
+    return e;
+  };
+  json nodes = json::object();
+  json mine = json::array();
+  for (const auto& [v, bytes] : versions_) mine.push_back(entry(v));
+  nodes[name_of(config_.self)] = {{"state", state_name(state_)}, {"versions", mine}};
+  for (const auto& [id, view] : peers_) {
+    json list = json::array();
+    for (const auto& v : view.versions) list.push_back(entry(v));
+    nodes[name_of(id)] = {{"state", suspected(id) ? "unreachable" : view.state}, {"versions", list}};
+  }
+  return json{{"service", config_.service.name},
+              {"committed", committed_ ? json(to_string(*committed_)) : json(nullptr)},
+              {"nodes", nodes}};
+}
+
 }  // namespace vmrep::agents

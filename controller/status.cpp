@@ -167,6 +167,20 @@ void Controller::register_endpoints() {
                   auto j = events_.to_json(query_number(q, "since", 0), query_number(q, "limit", 200));
                   return Reply{200, "application/json", j.dump(2) + "\n"};
                 });
+  control_->add("/v1/snapshots", "?service=NAME: every node's versions of the service, sizes, bytes shipped",
+                [this](const std::string& q) {
+                  std::string name;
+                  std::istringstream in(q);
+                  for (std::string kv; std::getline(in, kv, '&');)
+                    if (kv.rfind("service=", 0) == 0) name = kv.substr(8);
+                  for (std::size_t i = 0; i < services_.size(); ++i)
+                    if (config_.services[i].name == name)
+                      return Reply{200, "application/json", services_[i]->snapshots().dump(2) + "\n"};
+                  std::string known;
+                  for (const auto& svc : config_.services) known += (known.empty() ? "" : ", ") + svc.name;
+                  nlohmann::json err{{"error", "no service '" + name + "' (services: " + (known.empty() ? "none" : known) + ")"}};
+                  return Reply{404, "application/json", err.dump() + "\n"};
+                });
   control_->add("/metrics", "Prometheus text format",
                 [this](const std::string&) { return Reply{200, "text/plain; version=0.0.4", metrics()}; }, true);
 }
