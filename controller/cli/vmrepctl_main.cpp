@@ -1,5 +1,5 @@
 // vmrepctl: the operator's command line. A thin client of vmrepd's control
-// API (status, events, metrics) plus the cluster PKI helper.
+// API (status, events, snapshots, metrics) plus the cluster PKI helper.
 // Exit codes: 0 ok, 1 error, 2 usage, 3 daemon unreachable.
 #include <unistd.h>
 
@@ -64,13 +64,21 @@ int main(int argc, char** argv) {
   app.add_option("-n,--node", g.node, "node name in the cluster file (default: the host name)");
   app.add_flag("--json", g.json, "machine-readable output");
 
-  auto* status = app.add_subcommand("status", "who is primary, peers' reachability and suspicion, per service");
+  auto* status = app.add_subcommand(
+      "status", "who is primary, peers' reachability and suspicion; per service the replication state, each node's "
+                "newest and committed version, lag, bytes shipped, the last checkpoint's age");
   status->add_flag("--json", g.json, "machine-readable output");
   auto* events = app.add_subcommand("events", "recent role changes and suspicions with timestamps");
   std::uint64_t since = 0, limit = 50;
   events->add_option("--since", since, "only events after this sequence number");
   events->add_option("--limit", limit, "at most this many (newest)")->capture_default_str();
   events->add_flag("--json", g.json, "machine-readable output");
+  auto* snaps = app.add_subcommand("snapshots",
+                                   "a service's snapshot versions on every node, as this node knows them: size, "
+                                   "committed or not, bytes this node shipped of each version");
+  std::string service;
+  snaps->add_option("service", service, "service name (as in the cluster file)")->required();
+  snaps->add_flag("--json", g.json, "machine-readable output");
   auto* metrics = app.add_subcommand("metrics", "the daemon's Prometheus metrics");
 
   auto* pki = app.add_subcommand("pki", "make a cluster CA and node certificates");
@@ -94,6 +102,22 @@ int main(int argc, char** argv) {
     } else if (events->parsed()) {
       auto j = fetch(g, "/v1/events?since=" + std::to_string(since) + "&limit=" + std::to_string(limit));
       std::cout << (g.json ? j.dump(2) + "\n" : vmrep::cli::render_events(j));
+    } else if (snaps->parsed()) {
+      // Names are [A-Za-z0-9._-] (the config checks it), so nothing needs escaping and
+      // anything else cannot name a service.
+      if (service.empty() || service.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                       "0123456789._-") != std::string::npos)
+        throw std::runtime_error("snapshots of service '" + service + "': not a service name ([A-Za-z0-9._-])");
+      auto r = vmrep::cli::get(socket_path(g), "/v1/snapshots?service=" + service);
+      auto j = nlohmann::json::parse(r.body, nullptr, false);
+      const std::string what = "snapshots of service '" + service + "': ";
+      if (r.status != 200) {
+        const bool has_error = j.is_object() && j.contains("error") && j["error"].is_string();
+        throw std::runtime_error(what +
+                                 (has_error ? j["error"].get<std::string>() : "HTTP " + std::to_string(r.status)));
+      }
+      if (j.is_discarded()) throw std::runtime_error(what + "the daemon sent something that is not JSON");
+      std::cout << (g.json ? j.dump(2) + "\n" : vmrep::cli::render_snapshots(j));
     } else if (metrics->parsed()) {
       std::cout << vmrep::cli::get(socket_path(g), "/metrics").body;
     } else if (init->parsed()) {
