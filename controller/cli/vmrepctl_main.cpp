@@ -93,7 +93,13 @@ int main(int argc, char** argv) {
   issue->add_option("nodes", nodes, "node names")->required();
   issue->add_option("--dir", dir, "where the CA is and the files go")->capture_default_str();
   issue->add_flag("--json", g.json, "machine-readable output");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError that exits 0; every other one is a usage error (2,
+    // as the header says), not CLI11's own numbering.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   try {
     if (status->parsed()) {
