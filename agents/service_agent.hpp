@@ -131,6 +131,8 @@ class ServiceAgent {
   void on_ack(std::uint32_t from, const wire::PushAck& ack);
   void commit(snapshots::Version v);
   void on_pushed(std::uint32_t from, snapshots::Version v);
+  void accept_next();
+  void accepted(std::uint32_t from, snapshots::Version v, const std::string& problem, std::uint64_t bytes);
   void on_pull(std::uint32_t from, snapshots::Version v);
   void on_inventory(std::uint32_t from, const wire::Inventory& inv);
   void broadcast_inventory();
@@ -199,6 +201,14 @@ class ServiceAgent {
   std::uint64_t checkpoints_ = 0, checkpoint_failures_ = 0;
   std::uint64_t checkpoints_since_housekeeping_ = 0;
   bool housekeeping_ = false;
+  // Backup side: one accept (unpack + verify) at a time; the newest notice
+  // per sender waits meanwhile, older ones are superseded.
+  bool accepting_ = false;
+  std::map<std::uint32_t, snapshots::Version> pushed_waiting_;
+  // Chunk ids this host already re-hashed: a version is verified by reading
+  // only the chunks it adds (every restore re-hashes everything anyway).
+  // Only accept jobs touch it, one at a time. Bounded: cleared when full.
+  std::shared_ptr<std::set<snapshots::ChunkId>> verified_ = std::make_shared<std::set<snapshots::ChunkId>>();
   nlohmann::json last_failover_;
 };
 

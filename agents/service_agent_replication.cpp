@@ -147,39 +147,74 @@ struct Received {
   std::uint64_t bytes = 0;
 };
 
+constexpr std::size_t verified_max = 1 << 20;  // ~48 MiB of ids at most
+
+// The MAC of the manifest, then every chunk not verified before: present,
+// re-hashed, the size the manifest says.
+Received verify_new_chunks(snapshots::Store& store, const std::string& service, Version v,
+                           std::set<snapshots::ChunkId>& verified) {
+  const snapshots::Manifest m = store.load(service, v);
+  if (verified.size() > verified_max) verified.clear();
+  snapshots::Bytes plain;
+  for (const auto& f : m.files)
+    for (const auto& c : f.chunks) {
+      if (verified.count(c.id)) continue;
+      store.chunks().read(c.id, plain);
+      if (plain.size() != c.size)
+        return Received{"chunk of " + f.name + " has " + std::to_string(plain.size()) + " bytes, the manifest says " +
+                        std::to_string(c.size)};
+      verified.insert(c.id);
+    }
+  return Received{"", m.total_bytes()};
+}
+
 void ServiceAgent::on_pushed(std::uint32_t from, Version v) {
+  auto [it, fresh] = pushed_waiting_.emplace(from, v);
+  if (!fresh && it->second < v) it->second = v;
+  accept_next();
+}
+
+void ServiceAgent::accept_next() {
+  if (accepting_ || pushed_waiting_.empty()) return;
+  const auto [from, v] = *pushed_waiting_.begin();
+  pushed_waiting_.erase(pushed_waiting_.begin());
+  accepting_ = true;
   const std::string service = config_.service.name;
   job<Received>(
-      [this, service, v] {
+      [this, service, v, verified = verified_] {
         snapshots::AcceptStats accepted = snapshots::accept_incoming(store_);
         for (const auto& e : accepted.errors) spdlog::warn("accept: {}", e);
         if (!store_.has_version(service, v))
           return Received{accepted.errors.empty() ? std::string("version not found after the push")
                                                   : accepted.errors.front()};
-        store_.verify(service, v);  // MAC and every chunk re-hashed
-        return Received{"", store_.load(service, v).total_bytes()};
+        return verify_new_chunks(store_, service, v, *verified);
       },
       [this, from, v](const Received& got, const std::string& error) {
-        const std::string problem = !error.empty() ? error : got.refused;
-        wire::Replica m;
-        to_wire(v, m.mutable_ack()->mutable_version());
-        m.mutable_ack()->set_ok(problem.empty());
-        m.mutable_ack()->set_error(problem.substr(0, 300));
-        send(from, m);
-        if (!problem.empty()) {
-          spdlog::warn("{}: version {} from {} refused: {}", label(), to_string(v), name_of(from), problem);
-          events_.record(config_.service.name, "version_refused", to_string(v) + " from " + name_of(from) + ": " + problem);
-          return;
-        }
-        if (!newest_ || v > *newest_) newest_ = v;
-        versions_[v] = got.bytes;
-        spdlog::debug("{}: holds {} from {}", label(), to_string(v), name_of(from));
-        if (promotion_ && promotion_->pull_from == from && promotion_->target == v && state_ == ServiceState::restoring) {
-          promotion_->pull_from = 0;
-          promotion_->t_fetched = std::chrono::steady_clock::now();
-          run_promote_hooks_then([this] { finish_promotion_restore(); });
-        }
+        accepting_ = false;
+        accepted(from, v, !error.empty() ? error : got.refused, got.bytes);
+        accept_next();
       });
+}
+
+void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& problem, std::uint64_t bytes) {
+  wire::Replica m;
+  to_wire(v, m.mutable_ack()->mutable_version());
+  m.mutable_ack()->set_ok(problem.empty());
+  m.mutable_ack()->set_error(problem.substr(0, 300));
+  send(from, m);
+  if (!problem.empty()) {
+    spdlog::warn("{}: version {} from {} refused: {}", label(), to_string(v), name_of(from), problem);
+    events_.record(config_.service.name, "version_refused", to_string(v) + " from " + name_of(from) + ": " + problem);
+    return;
+  }
+  if (!newest_ || v > *newest_) newest_ = v;
+  versions_[v] = bytes;
+  spdlog::debug("{}: holds {} from {}", label(), to_string(v), name_of(from));
+  if (promotion_ && promotion_->pull_from == from && promotion_->target == v && state_ == ServiceState::restoring) {
+    promotion_->pull_from = 0;
+    promotion_->t_fetched = std::chrono::steady_clock::now();
+    run_promote_hooks_then([this] { finish_promotion_restore(); });
+  }
 }
 
 void ServiceAgent::on_ack(std::uint32_t from, const wire::PushAck& ack) {

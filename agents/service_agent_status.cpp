@@ -55,6 +55,7 @@ nlohmann::json ServiceAgent::status() const {
          {"serving_version", version_json(state_ == ServiceState::serving ? serving_version_ : std::nullopt)},
          {"newest_known", version_json(newest)},
          {"checkpoints", checkpoints_},
+         {"checkpoint_in_flight", state_ == ServiceState::serving && vm_busy_},
          {"checkpoint_failures", checkpoint_failures_},
          {"nodes", nodes}};
   if (state_ == ServiceState::serving) s["term"] = term_;

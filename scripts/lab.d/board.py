@@ -10,6 +10,8 @@ does: "ECHO sync-N" until exactly that token and END come back.
 Exit status: 0 answered, 1 no answer in time, 2 bad usage.
 """
 import argparse
+import os
+import random
 import socket
 import sys
 import time
@@ -19,6 +21,7 @@ class Board:
     def __init__(self, path, deadline):
         self.buf = b""
         self.deadline = deadline
+        self.nonce = f"{os.getpid()}{random.randrange(1 << 30):x}"
         while True:
             try:
                 self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -52,7 +55,9 @@ class Board:
     def sync(self):
         attempt = 0
         while time.monotonic() < self.deadline:
-            token = f"sync-{attempt}"
+            # Unique per client: a restored guest may still answer an ECHO
+            # that was queued when its checkpoint was taken.
+            token = f"sync-{self.nonce}-{attempt}"
             attempt += 1
             self.send("ECHO " + token)
             until = time.monotonic() + 2

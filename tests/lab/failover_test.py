@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Failover on the 3-host lab with the real bulletin-board guest.
+
+    failover_test.py CASE --bin BUILD_DIR --guest-dir DIR
+
+CASE:
+  primary-dies   kill h1 (the primary's host): a survivor serves with every
+                 post up to the last committed version and none invented;
+                 prints the time from kill to serving.
+  two-of-three   kill h1 and h2 at once: h3, the last host, serves.
+  partition      h1 | h2,h3: h1 keeps serving (availability mode), h2 or h3
+                 serves on the other side; after the heal exactly one host
+                 runs the VM, the other stopped it and ran on_split_brain.
+
+Exit 0 pass, 1 fail, 77 skipped (not root, no namespaces, no guest).
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lab as labmod  # noqa: E402
+import replication as rep  # noqa: E402
+
+T0 = time.monotonic()
+
+
+def log(msg):
+    print(f"[{time.monotonic() - T0:6.1f}s] {msg}", flush=True)
+
+
+def start(lab):
+    lab.up(3, services_yaml=rep.service_yaml(lab.dir), timing=(50, 100, 1000, 3000))
+    lab.wait_until(lambda: rep.serving_hosts(lab) == ["h1"], 120, "h1 serving the board")
+    rep.wait_committed_after(lab, "h1", None, 120)
+    log("h1 serves and has committed a first version")
+
+
+def check_posts(lab, h, durable, maybe):
+    """On h the board holds every durable post, then possibly some of `maybe`
+    in order, and nothing else: in memory and on disk."""
+    for what in ("LIST", "DISK"):
+        got = lab.board(h, what)
+        assert got[:len(durable)] == durable, f"{what} on {h}: {got}, want {durable} first"
+        rest = got[len(durable):]
+        assert rest == maybe[:len(rest)], f"{what} on {h}: after the durable posts {rest} is not a prefix of {maybe}"
+        log(f"{what} on {h}: {len(durable)} durable post(s) there, {len(rest)} of {len(maybe)} later one(s)")
+
+
+def case_primary_dies(lab):
+    start(lab)
+    durable = rep.post_batch(lab, "h1", "durable", 3)
+    committed = rep.make_durable(lab, "h1")
+    late = rep.post_batch(lab, "h1", "late", 2)
+    log(f"3 posts are in committed version {committed}; 2 more posted; killing h1")
+    killed_at = rep.now()
+    log(lab.kill("h1"))
+    new = lab.wait_until(lambda: rep.serving_hosts(lab, ["h2", "h3"]), 60, "a survivor serving")[0]
+    t = rep.failover_times(lab, new, killed_at, "h1")
+    log(f"{new} serves: kill -> serving {t['serving']:.2f} s (detection {t['detection']:.2f} s, "
+        f"elected {t['elected']:.2f} s, restore started {t['restore_start']:.2f} s)")
+    print(f"FAILOVER kill_to_serving_s={t['serving']:.3f}", flush=True)
+    check_posts(lab, new, durable, late)
+    assert lab.board(new, "POST after-failover")[0].startswith("OK")
+    other = "h3" if new == "h2" else "h2"
+    rep.wait_committed_after(lab, new, None, 60)
+    r = rep.replication(lab, other)
+    log(f"{other} follows {r['primary']} as {r['state']}")
+    assert r["primary"] == new and r["state"] == "backup", r
+
+
+def case_two_of_three(lab):
+    start(lab)
+    durable = rep.post_batch(lab, "h1", "durable", 2)
+    committed = rep.make_durable(lab, "h1")
+    lab.wait_until(lambda: (rep.replication(lab, "h3") or {}).get("newest") and
+                   rep.version_key(rep.replication(lab, "h3")["newest"]) >= rep.version_key(committed),
+                   30, f"h3 holding {committed}")
+    killed_at = rep.now()
+    log(lab.kill("h1") + "; " + lab.kill("h2"))
+    lab.wait_until(lambda: rep.serving_hosts(lab, ["h3"]), 60, "h3 serving alone")
+    t = rep.failover_times(lab, "h3", killed_at, "h1")
+    log(f"h3 serves alone: kill -> serving {t['serving']:.2f} s")
+    check_posts(lab, "h3", durable, [])
+    assert rep.vm_running(lab, "h3")
+
+
+def case_partition(lab):
+    start(lab)
+    durable = rep.post_batch(lab, "h1", "durable", 2)
+    rep.make_durable(lab, "h1")
+    log(lab.partition("h1|h2,h3"))
+    other = lab.wait_until(lambda: rep.serving_hosts(lab, ["h2", "h3"]), 60, "h2 or h3 serving")[0]
+    assert rep.serving_hosts(lab, ["h1"]) == ["h1"], "availability mode: h1 keeps serving its side"
+    log(f"split brain as the paper allows: h1 and {other} both serve")
+    assert rep.vm_running(lab, "h1") and rep.vm_running(lab, other)
+    log(lab.heal())
+    lab.wait_until(lambda: len(rep.serving_hosts(lab)) == 1 and
+                   all((rep.replication(lab, h) or {}).get("state") in ("backup", "serving") for h in lab.hosts),
+                   60, "exactly one host serving after the heal")
+    winner = rep.serving_hosts(lab)[0]
+    loser = "h1" if winner != "h1" else other
+    running = [h for h in lab.hosts if rep.vm_running(lab, h)]
+    log(f"after the heal {winner} serves; VM running on {running}")
+    assert running == [winner], f"the VM must run only on {winner}, runs on {running}"
+    hooks = [l for l in rep.hook_lines(lab.dir) if "on_split_brain" in l]
+    log(f"on_split_brain hook lines: {hooks}")
+    assert any(l.startswith(loser + " ") for l in hooks), f"{loser} did not run on_split_brain: {hooks}"
+    for h in lab.hosts:
+        r = rep.replication(lab, h)
+        assert r["primary"] == winner, f"{h} follows {r['primary']}, not {winner}"
+
+
+CASES = {"primary-dies": case_primary_dies, "two-of-three": case_two_of_three, "partition": case_partition}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("case", choices=sorted(CASES))
+    p.add_argument("--bin", required=True)
+    p.add_argument("--guest-dir", required=True)
+    a = p.parse_args()
+    reason = labmod.skip_reason()
+    if reason:
+        print(f"SKIP: {reason}")
+        return 77
+    if not os.path.isfile(os.path.join(a.guest_dir, "vmlinuz")):
+        print(f"SKIP: no guest in {a.guest_dir}")
+        return 77
+    lab = labmod.Lab(a.bin, a.guest_dir, log=log)
+    try:
+        CASES[a.case](lab)
+        log(f"PASS {a.case}")
+        return 0
+    except AssertionError as e:
+        log(f"FAIL {a.case}: {e}")
+        for h in lab.hosts:
+            path = os.path.join(lab.dir, "hosts", h, "vmrepd.log")
+            if os.path.exists(path):
+                with open(path) as f:
+                    tail = f.readlines()[-25:]
+                print(f"---- {h} vmrepd.log (last lines)\n{''.join(tail)}", flush=True)
+        return 1
+    finally:
+        lab.down()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

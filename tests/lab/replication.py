@@ -1,0 +1,131 @@
+"""Replication-level helpers on top of lab.Lab, shared by the lab tests, the
+failover benchmark (bench/failover_bench.py) and scripts/demo: the board
+service's YAML, its state per host, posts that must survive, and the
+failover's timings read from the new primary's own event log.
+"""
+import datetime
+import os
+import subprocess
+import time
+
+SERVICE = "board"
+
+
+def service_yaml(lab_dir, checkpoint_ms=2000, min_acks=1, mode="availability"):
+    """The board service, with hooks that append one line per run to
+    LAB/hooks.log (so tests can see which host ran which hook)."""
+    log = os.path.join(lab_dir, "hooks.log")
+    line = 'echo "$(hostname) {0} service=$VMREP_SERVICE local=${{VMREP_LOCAL_VERSION:-}} primary=${{VMREP_PRIMARY:-}}" >> ' + log
+    return f"""services:
+  {SERVICE}:
+    domain: board
+    checkpoint_interval_ms: {checkpoint_ms}
+    min_acks: {min_acks}
+    mode: {mode}
+    hooks:
+      post_promote: '{line.format("post_promote")}'
+      on_split_brain: '{line.format("on_split_brain")}'
+"""
+
+
+def hook_lines(lab_dir):
+    try:
+        with open(os.path.join(lab_dir, "hooks.log")) as f:
+            return [l.strip() for l in f if l.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def replication(lab, h):
+    """The board service's `replication` status object on h, or None."""
+    s = lab.status(h)
+    if not s:
+        return None
+    for svc in s.get("services", []):
+        if svc.get("name") == SERVICE:
+            return dict(svc.get("replication") or {}, primary=svc.get("primary"))
+    return None
+
+
+def serving_hosts(lab, hosts=None):
+    out = []
+    for h in hosts or lab.hosts:
+        r = replication(lab, h)
+        if r and r.get("state") == "serving":
+            out.append(h)
+    return out
+
+
+def vm_running(lab, h):
+    """Whether h's libvirtd runs the board domain (asked through its socket)."""
+    sock = os.path.join(lab.dir, "hosts", h, "run", "libvirt", "libvirt-sock")
+    if not os.path.exists(sock):
+        return False
+    r = subprocess.run(["virsh", "-c", f"qemu:///system?socket={sock}", "domstate", "board"],
+                       capture_output=True, text=True, timeout=20)
+    return r.returncode == 0 and r.stdout.strip() in ("running", "paused")
+
+
+def version_key(v):
+    term, seq = v.split(".")
+    return int(term), int(seq)
+
+
+def wait_committed_after(lab, h, after, timeout):
+    """Waits until h's committed version is newer than `after` (a version
+    string or None) and returns it."""
+    def newer():
+        r = replication(lab, h)
+        c = r and r.get("committed")
+        return c if c and (after is None or version_key(c) > version_key(after)) else None
+    return lab.wait_until(newer, timeout, f"{h} committing a version newer than {after}")
+
+
+def post_batch(lab, h, prefix, n):
+    posts = []
+    for i in range(n):
+        text = f"{prefix}-{i}"
+        answer = lab.board(h, f"POST {text}")
+        assert answer and answer[0].startswith("OK"), f"POST {text} on {h}: {answer}"
+        posts.append(text)
+    return posts
+
+
+def make_durable(lab, h, timeout=90):
+    """After posting on primary h: waits until a version whose checkpoint
+    began after the posts is committed, and returns it. The newest version
+    now may have been taken before the posts and the next one may already be
+    running, so the one after that is the first surely taken after them."""
+    newest = (replication(lab, h) or {}).get("newest")
+    term, seq = version_key(newest) if newest else (0, 0)
+    def done():
+        c = (replication(lab, h) or {}).get("committed")
+        return c if c and version_key(c) >= (term, seq + 2) else None
+    return lab.wait_until(done, timeout, f"{h} committing {term}.{seq + 2} or newer")
+
+
+def parse_time(s):
+    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def failover_times(lab, h, killed_at, old_primary):
+    """From h's event log: seconds from the kill to suspecting the old
+    primary (detection), to being decided primary (election), to restoring
+    the VM (restore start), to serving. None for steps not found."""
+    events = lab.events(h) or []
+    def first(pred):
+        for e in events:
+            t = parse_time(e["time"])
+            if t >= killed_at - 0.5 and e.get("service") == SERVICE and pred(e):
+                return t - killed_at
+        return None
+    return {
+        "detection": first(lambda e: e["kind"] == "suspected" and e["detail"].startswith(old_primary)),
+        "elected": first(lambda e: e["kind"] == "role_changed" and e["detail"].endswith("-> primary")),
+        "restore_start": first(lambda e: e["kind"] == "state_changed" and ": restoring " in e["detail"]),
+        "serving": first(lambda e: e["kind"] == "state_changed" and "-> serving" in e["detail"]),
+    }
+
+
+def now():
+    return time.time()
