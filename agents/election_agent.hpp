@@ -37,6 +37,10 @@ class ElectionAgent {
   void tick();
   void on_message(std::uint32_t from, const consensus::Message& m);
   void peer_left(std::uint32_t from);
+  // Planned switchover (consensus::Node::hand_over): propose `to` while this
+  // node is primary, until the cluster decided it or cancel_hand_over().
+  void hand_over(std::uint32_t to) { node_.hand_over(to); }
+  void cancel_hand_over() { node_.cancel_hand_over(); }
 
   const consensus::Node& node() const { return node_; }
   const ElectionAgentConfig& config() const { return config_; }

@@ -102,7 +102,8 @@ void ServiceAgent::tick() {
   follow_election();
   if (state_ == ServiceState::restoring && promotion_ && !vm_busy_) promotion_step();
   if (state_ == ServiceState::stopping) stop_vm();
-  if (state_ == ServiceState::serving) maybe_checkpoint();
+  if (switchover_) switchover_tick();
+  else if (state_ == ServiceState::serving) maybe_checkpoint();
   // Inventory about once a second: status, lag, and a fresh view for failovers.
   const std::uint64_t every = std::max<std::uint64_t>(1, 1000 / std::max<std::uint32_t>(config_.tick_ms, 1));
   if (now_tick_ % every == 0) broadcast_inventory();
@@ -314,8 +315,10 @@ void ServiceAgent::stop_vm() {
   if (newest_) env["VMREP_LOCAL_VERSION"] = to_string(*newest_);
   auto it = peers_.find(primary);
   if (it != peers_.end() && it->second.newest) env["VMREP_PRIMARY_VERSION"] = to_string(*it->second.newest);
-  const bool was_serving = stop_was_serving_;
+  // A planned switchover's stop is no split brain: no hook.
+  const bool was_serving = stop_was_serving_ && !planned_stop_;
   stop_was_serving_ = false;
+  planned_stop_ = false;
   const std::string hook = was_serving ? config_.service.hooks.on_split_brain : "";
   job<std::string>(
       [this, hook, env] {

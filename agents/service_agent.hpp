@@ -78,6 +78,12 @@ class ServiceAgent {
   void tick();   // once per consensus tick, after the election ticked
   void on_message(std::uint32_t from, const wire::Replica& m);
   nlohmann::json status() const;
+  // Planned switchover to node `to` (this host must be serving): the guest
+  // is paused, a final checkpoint goes to `to`, and once `to` acknowledged it
+  // the election hands over; this host stops its VM when `to` is decided.
+  // Returns "" when started, else why not (one line). Progress and the
+  // outcome show in status()["switchover"].
+  std::string start_switchover(const std::string& to);
   // Every node's versions with sizes and bytes shipped (vmrepctl snapshots).
   nlohmann::json snapshots() const;
   static constexpr std::size_t versions_max = 64;
@@ -108,6 +114,20 @@ class ServiceAgent {
     std::string last_error;
   };
 
+  struct Switchover {
+    std::uint32_t to = 0;
+    std::string phase;  // pausing, checkpointing, pushing, handing_over, done, aborted
+    std::optional<snapshots::Version> version;
+    std::uint64_t deadline_tick = 0;
+    std::chrono::steady_clock::time_point started;
+    std::chrono::system_clock::time_point wall_started;
+  };
+  // service_agent_switchover.cpp
+  void switchover_tick();
+  void switchover_checkpointed(const CheckpointOutcome& out);
+  void switchover_acked(snapshots::Version v);
+  void abort_switchover(const std::string& why);
+  void end_switchover(const std::string& outcome, const std::string& detail);
   // service_agent.cpp: roles and failover
   void follow_election();
   void begin_promotion();
@@ -210,6 +230,9 @@ class ServiceAgent {
   // Only accept jobs touch it, one at a time. Bounded: cleared when full.
   std::shared_ptr<std::set<snapshots::ChunkId>> verified_ = std::make_shared<std::set<snapshots::ChunkId>>();
   nlohmann::json last_failover_;
+  std::optional<Switchover> switchover_;
+  nlohmann::json last_switchover_;
+  bool planned_stop_ = false;  // the next stop_vm() is a switchover's: no split-brain hook
 };
 
 }  // namespace vmrep::agents

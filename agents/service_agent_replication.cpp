@@ -100,6 +100,10 @@ void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
         PushState& ps = pushes_[peer];
         ps.in_flight = false;
         ++ps.pushes;
+        // A switchover's final version waits for no checkpoint: send it now.
+        if (switchover_ && switchover_->to == peer && switchover_->phase == "pushing" && switchover_->version &&
+            *switchover_->version != v)
+          push_to(peer, *switchover_->version, false);
         if (!error.empty()) {
           ++ps.failures;
           ps.last_error = error;
@@ -229,6 +233,7 @@ void ServiceAgent::on_ack(std::uint32_t from, const wire::PushAck& ack) {
   }
   pushes_[from].last_ok = v;
   if (state_ != ServiceState::serving) return;
+  if (switchover_ && switchover_->to == from) switchover_acked(v);
   auto& holders = acks_[v];
   holders.insert(from);
   if (holders.size() >= config_.service.min_acks && (!committed_ || v > *committed_)) commit(v);

@@ -75,6 +75,14 @@ nlohmann::json ServiceAgent::status() const {
         {"commit_ms", c.commit_ms}};
   }
   if (!last_failover_.is_null()) s["last_failover"] = last_failover_;
+  if (switchover_)
+    s["switchover"] = {{"to", name_of(switchover_->to)},
+                       {"phase", switchover_->phase},
+                       {"version", switchover_->version ? json(to_string(*switchover_->version)) : json(nullptr)},
+                       {"elapsed_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - switchover_->started)
+                                          .count()}};
+  if (!last_switchover_.is_null()) s["last_switchover"] = last_switchover_;
   return s;
 }
 

@@ -69,8 +69,14 @@ void VmHost::power_off() {
   if (running()) vm_.destroy(domain_);
 }
 
+void VmHost::suspend() { vm_.suspend(domain_); }
+
+void VmHost::resume() {
+  if (vm_.exists(domain_) && vm_.state(domain_) == vmadapters::DomainState::paused) vm_.resume(domain_);
+}
+
 CheckpointOutcome VmHost::checkpoint(snapshots::Version v, std::optional<snapshots::Version> parent,
-                                     std::int64_t created_unix_ms) {
+                                     std::int64_t created_unix_ms, bool shorten_chain) {
   CheckpointOutcome out;
   out.version = v;
   const fs::path dir = work_ / ("ck-" + snapshots::to_string(v));
@@ -99,7 +105,7 @@ CheckpointOutcome VmHost::checkpoint(snapshots::Version v, std::optional<snapsho
   out.new_chunks = stats.new_chunks;
   fs::remove(ck.memory_file);
 
-  if (vm_.capabilities().block_commit) {
+  if (shorten_chain && vm_.capabilities().block_commit) {
     t0 = Clock::now();
     vm_.commit_chain(domain_, vmadapters::CommitMode::into_base);
     out.commit_ms = ms_since(t0);

@@ -60,9 +60,11 @@ class VmHost {
   void start();
 
   // Live checkpoint -> version `v` in the store (parent `parent`), then
-  // shortens the disk chains. created_unix_ms comes from the caller's clock.
+  // shortens the disk chains unless !shorten_chain (a switchover's final
+  // checkpoint of a paused guest: QEMU refuses block-commit on it, and the
+  // VM stops here anyway). created_unix_ms comes from the caller's clock.
   CheckpointOutcome checkpoint(snapshots::Version v, std::optional<snapshots::Version> parent,
-                               std::int64_t created_unix_ms);
+                               std::int64_t created_unix_ms, bool shorten_chain = true);
 
   // Rebuilds version `v` from the store, flattens each disk and restores the
   // domain from it, running. Throws when the domain is already running.
@@ -70,6 +72,9 @@ class VmHost {
 
   // Pulls the plug (destroy) when running. The definition and the store stay.
   void power_off();
+  // Freeze / thaw the guest's vCPUs (planned switchover).
+  void suspend();
+  void resume();
 
  private:
   void prune_work();

@@ -133,6 +133,10 @@ void ControlServer::add(const std::string& path, const std::string& help, Handle
   endpoints_[path] = Endpoint{help, std::move(handler), on_metrics_port};
 }
 
+void ControlServer::add_action(const std::string& path, const std::string& help, Handler handler) {
+  endpoints_[path] = Endpoint{"POST: " + help, std::move(handler), false, "POST"};
+}
+
 Reply ControlServer::dispatch(const std::string& method, const std::string& target, bool via_tcp) const {
   auto q = target.find('?');
   std::string path = target.substr(0, q);
@@ -140,7 +144,8 @@ Reply ControlServer::dispatch(const std::string& method, const std::string& targ
   auto it = endpoints_.find(path);
   if (it == endpoints_.end() || (via_tcp && !it->second.on_metrics_port))
     return Reply{404, "application/json", nlohmann::json{{"error", "no endpoint " + path + "; see /v1/help"}}.dump() + "\n"};
-  if (method != "GET") return Reply{405, "application/json", R"({"error":"only GET"})" "\n"};
+  if (method != it->second.method)
+    return Reply{405, "application/json", nlohmann::json{{"error", path + " takes " + it->second.method}}.dump() + "\n"};
   try {
     return it->second.handler(query);
   } catch (const std::exception& e) {

@@ -34,6 +34,8 @@ class ControlServer {
   ~ControlServer();
 
   void add(const std::string& path, const std::string& help, Handler handler, bool on_metrics_port = false);
+  // An action (it changes something): POST only, never on the metrics port.
+  void add_action(const std::string& path, const std::string& help, Handler handler);
   // Throws std::runtime_error (one line) if the socket cannot be bound, or if
   // another daemon already answers on it.
   void start();
@@ -47,6 +49,7 @@ class ControlServer {
     std::string help;
     Handler handler;
     bool on_metrics_port;
+    std::string method = "GET";
   };
   class Listeners;
 

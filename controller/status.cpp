@@ -181,6 +181,25 @@ void Controller::register_endpoints() {
                   nlohmann::json err{{"error", "no service '" + name + "' (services: " + (known.empty() ? "none" : known) + ")"}};
                   return Reply{404, "application/json", err.dump() + "\n"};
                 });
+  control_->add_action("/v1/switchover", "?service=NAME&to=NODE: planned move of the service to NODE (run on its primary)",
+                       [this](const std::string& q) {
+                         std::string name, to;
+                         std::istringstream in(q);
+                         for (std::string kv; std::getline(in, kv, '&');) {
+                           if (kv.rfind("service=", 0) == 0) name = kv.substr(8);
+                           if (kv.rfind("to=", 0) == 0) to = kv.substr(3);
+                         }
+                         for (std::size_t i = 0; i < services_.size(); ++i) {
+                           if (config_.services[i].name != name) continue;
+                           std::string refused = services_[i]->start_switchover(to);
+                           if (!refused.empty())
+                             return Reply{409, "application/json", nlohmann::json{{"error", refused}}.dump() + "\n"};
+                           return Reply{202, "application/json",
+                                        nlohmann::json{{"started", true}, {"service", name}, {"to", to}}.dump() + "\n"};
+                         }
+                         return Reply{404, "application/json",
+                                      nlohmann::json{{"error", "no service '" + name + "'"}}.dump() + "\n"};
+                       });
   control_->add("/metrics", "Prometheus text format",
                 [this](const std::string&) { return Reply{200, "text/plain; version=0.0.4", metrics()}; }, true);
 }

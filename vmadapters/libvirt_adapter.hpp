@@ -86,6 +86,8 @@ class LibvirtAdapter final : public VmAdapter {
   void stop(const std::string& domain) override;
   void destroy(const std::string& domain) override;
   void undefine(const std::string& domain) override;
+  void suspend(const std::string& domain) override;
+  void resume(const std::string& domain) override;
   CheckpointResult checkpoint(const std::string& domain, const std::filesystem::path& dir) override;
   RestoreResult restore(const CheckpointFiles& files, const RestoreOptions& options = {}) override;
   CommitResult commit_chain(const std::string& domain, CommitMode mode = CommitMode::active_pivot) override;

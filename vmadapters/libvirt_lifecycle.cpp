@@ -141,4 +141,16 @@ void LibvirtAdapter::undefine(const std::string& domain) {
   if (virDomainUndefineFlags(dom.get(), VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) < 0) throw libvirt_error("undefine", domain);
 }
 
+void LibvirtAdapter::suspend(const std::string& domain) {
+  auto conn = connection("suspend", domain);
+  DomainHandle dom = lookup(*conn, "suspend", domain);
+  if (virDomainSuspend(dom.get()) < 0) throw libvirt_error("suspend", domain);
+}
+
+void LibvirtAdapter::resume(const std::string& domain) {
+  auto conn = connection("resume", domain);
+  DomainHandle dom = lookup(*conn, "resume", domain);
+  if (virDomainResume(dom.get()) < 0) throw libvirt_error("resume", domain);
+}
+
 }  // namespace vmrep::vmadapters

@@ -165,6 +165,11 @@ class VmAdapter {
   virtual void stop(const std::string& domain) = 0;     // ask the guest to shut down; returns at once
   virtual void destroy(const std::string& domain) = 0;  // pull the plug
   virtual void undefine(const std::string& domain) = 0;
+  // Freeze / thaw the vCPUs (the guest keeps its memory and devices): a
+  // planned switchover pauses the guest so nothing happens after its final
+  // checkpoint.
+  virtual void suspend(const std::string& domain) = 0;
+  virtual void resume(const std::string& domain) = 0;
 
   // A live checkpoint into dir (created if missing; must hold no earlier
   // checkpoint): the memory image dir/memory.img and one new overlay

@@ -10,7 +10,9 @@ namespace vmrep::cli {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-Response get(const std::string& socket_path, const std::string& target) {
+namespace {
+
+Response exchange(http::verb verb, const std::string& socket_path, const std::string& target) {
   asio::io_context io;
   asio::local::stream_protocol::socket socket(io);
   boost::system::error_code ec;
@@ -19,7 +21,7 @@ Response get(const std::string& socket_path, const std::string& target) {
     throw Unreachable("cannot reach vmrepd at " + socket_path + ": " + ec.message() +
                       ". Is vmrepd running on this host? Start it with 'vmrepd --config FILE --node NAME', "
                       "or point vmrepctl at its socket with --socket PATH (or --config FILE --node NAME).");
-  http::request<http::empty_body> req(http::verb::get, target, 11);
+  http::request<http::empty_body> req(verb, target, 11);
   req.set(http::field::host, "vmrepd");
   req.set(http::field::user_agent, "vmrepctl");
   http::write(socket, req, ec);
@@ -30,6 +32,16 @@ Response get(const std::string& socket_path, const std::string& target) {
   http::read(socket, buffer, parser, ec);
   if (ec) throw std::runtime_error("reading from " + socket_path + ": " + ec.message());
   return Response{parser.get().result_int(), parser.get().body()};
+}
+
+}  // namespace
+
+Response get(const std::string& socket_path, const std::string& target) {
+  return exchange(http::verb::get, socket_path, target);
+}
+
+Response post(const std::string& socket_path, const std::string& target) {
+  return exchange(http::verb::post, socket_path, target);
 }
 
 }  // namespace vmrep::cli

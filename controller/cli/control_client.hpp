@@ -1,5 +1,5 @@
 #pragma once
-// vmrepctl's side of the control API: one GET over the daemon's unix socket.
+// vmrepctl's side of the control API: one GET or POST over the daemon's unix socket.
 
 #include <stdexcept>
 #include <string>
@@ -20,5 +20,7 @@ struct Response {
 
 // Throws Unreachable, or std::runtime_error for a broken exchange.
 Response get(const std::string& socket_path, const std::string& target);
+// The same for an action endpoint (empty body).
+Response post(const std::string& socket_path, const std::string& target);
 
 }  // namespace vmrep::cli

@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "controller/cli/control_client.hpp"
+#include "controller/cli/switchover.hpp"
 #include "controller/cli/views.hpp"
 #include "transport/pki.hpp"
 
@@ -79,6 +80,15 @@ int main(int argc, char** argv) {
   std::string service;
   snaps->add_option("service", service, "service name (as in the cluster file)")->required();
   snaps->add_flag("--json", g.json, "machine-readable output");
+  auto* switchover = app.add_subcommand(
+      "switchover", "planned move of SERVICE to NODE, run against the service's primary: the guest pauses, a final "
+                    "checkpoint goes to NODE, NODE takes over from it; nothing served is lost. Shows progress.");
+  std::string to;
+  int switch_timeout = 180;
+  switchover->add_option("service", service, "service name")->required();
+  switchover->add_option("--to", to, "the node to move it to")->required();
+  switchover->add_option("--timeout", switch_timeout, "seconds to wait for the outcome")->capture_default_str();
+  switchover->add_flag("--json", g.json, "print the outcome as JSON");
   auto* metrics = app.add_subcommand("metrics", "the daemon's Prometheus metrics");
 
   auto* pki = app.add_subcommand("pki", "make a cluster CA and node certificates");
@@ -124,6 +134,8 @@ int main(int argc, char** argv) {
       }
       if (j.is_discarded()) throw std::runtime_error(what + "the daemon sent something that is not JSON");
       std::cout << (g.json ? j.dump(2) + "\n" : vmrep::cli::render_snapshots(j));
+    } else if (switchover->parsed()) {
+      return vmrep::cli::run_switchover(socket_path(g), service, to, g.json, switch_timeout);
     } else if (metrics->parsed()) {
       std::cout << vmrep::cli::get(socket_path(g), "/metrics").body;
     } else if (init->parsed()) {

@@ -8,6 +8,8 @@ CASE:
                  post up to the last committed version and none invented;
                  prints the time from kill to serving.
   two-of-three   kill h1 and h2 at once: h3, the last host, serves.
+  switchover     vmrepctl switchover board --to h2 right after posts: h2
+                 serves with every post, h1's VM is stopped, no split-brain hook.
   partition      h1 | h2,h3: h1 keeps serving (availability mode), h2 or h3
                  serves on the other side; after the heal exactly one host
                  runs the VM, the other stopped it and ran on_split_brain.
@@ -16,6 +18,7 @@ Exit 0 pass, 1 fail, 77 skipped (not root, no namespaces, no guest).
 """
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -112,7 +115,29 @@ def case_partition(lab):
         assert r["primary"] == winner, f"{h} follows {r['primary']}, not {winner}"
 
 
-CASES = {"primary-dies": case_primary_dies, "two-of-three": case_two_of_three, "partition": case_partition}
+def case_switchover(lab):
+    start(lab)
+    posts = rep.post_batch(lab, "h1", "before-switchover", 3)
+    log("3 posts on h1, no wait for a checkpoint; vmrepctl switchover board --to h2")
+    t0 = time.monotonic()
+    r = subprocess.run([lab.vmrepctl, "--socket", lab.socket("h1"), "switchover", "board", "--to", "h2"],
+                       capture_output=True, text=True, timeout=200)
+    took = time.monotonic() - t0
+    for line in r.stdout.splitlines():
+        log("  vmrepctl: " + line)
+    assert r.returncode == 0, f"switchover failed ({r.returncode}): {r.stderr}"
+    log(f"switchover done in {took:.2f} s")
+    print(f"SWITCHOVER seconds={took:.3f}", flush=True)
+    assert rep.serving_hosts(lab) == ["h2"], rep.serving_hosts(lab)
+    check_posts(lab, "h2", posts, [])  # a planned move loses nothing
+    assert not rep.vm_running(lab, "h1") and rep.vm_running(lab, "h2")
+    assert not [l for l in rep.hook_lines(lab.dir) if "on_split_brain" in l], "a planned move is no split brain"
+    refused = subprocess.run([lab.vmrepctl, "--socket", lab.socket("h1"), "switchover", "board", "--to", "h3"],
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 1 and "not serving" in refused.stderr, refused
+
+
+CASES = {"primary-dies": case_primary_dies, "switchover": case_switchover, "two-of-three": case_two_of_three, "partition": case_partition}
 
 
 def main():

@@ -106,6 +106,8 @@ TEST_F(TestDriver, MissingDomainErrorsNameOperationDomainAndLibvirtText) {
   expect_names(error_of([&] { adapter_.destroy(nope); }), "destroy", nope, "Domain not found");
   expect_names(error_of([&] { adapter_.stop(nope); }), "shut down", nope, "Domain not found");
   expect_names(error_of([&] { adapter_.undefine(nope); }), "undefine", nope, "Domain not found");
+  expect_names(error_of([&] { adapter_.suspend(nope); }), "suspend", nope, "Domain not found");
+  expect_names(error_of([&] { adapter_.resume(nope); }), "resume", nope, "Domain not found");
   expect_names(error_of([&] { adapter_.domain_xml(nope); }), "get XML", nope, "Domain not found");
   TempDir dir;
   expect_names(error_of([&] { adapter_.checkpoint(nope, dir.path() / "ck"); }), "checkpoint", nope, "Domain not found");
@@ -113,6 +115,13 @@ TEST_F(TestDriver, MissingDomainErrorsNameOperationDomainAndLibvirtText) {
   EXPECT_FALSE(adapter_.exists(nope));
   EXPECT_TRUE(adapter_.exists(dom));
   EXPECT_TRUE(adapter_.exists("test"));
+}
+
+TEST_F(TestDriver, SuspendPausesAndResumeRuns) {
+  adapter_.suspend(dom);
+  EXPECT_EQ(adapter_.state(dom), DomainState::paused);
+  adapter_.resume(dom);
+  EXPECT_EQ(adapter_.state(dom), DomainState::running);
 }
 
 TEST_F(TestDriver, CommitChainIsUnsupportedWithoutBlockCommit) {

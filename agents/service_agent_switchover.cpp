@@ -1,0 +1,136 @@
+// ServiceAgent, planned switchover (vmrepctl switchover SERVICE --to NODE):
+//   pausing -> checkpointing: the guest is paused, then a final checkpoint is
+//     taken, so no request is served after it (clients wait, none is lost);
+//   pushing: the final version goes to the target, which verifies and acks;
+//   handing_over: committed, and the election proposes the target
+//     (consensus::Node::hand_over); when the target is decided this host
+//     stops its paused VM (no split-brain hook: planned) and the target's
+//     failover restores the final version, the newest anywhere.
+// Any failure or timeout before the hand-over resumes the guest here.
+#include <spdlog/spdlog.h>
+
+#include "agents/service_agent.hpp"
+
+namespace vmrep::agents {
+namespace {
+
+constexpr std::uint64_t phase_timeout_ms = 60'000;
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::string ServiceAgent::start_switchover(const std::string& to_name) {
+  std::uint32_t to = 0;
+  for (const auto& [id, view] : peers_)
+    if (name_of(id) == to_name) to = id;
+  if (to == 0) return "no peer node '" + to_name + "'";
+  if (state_ != ServiceState::serving) return "this node is not serving the service (it is " + std::string(state_name(state_)) + ")";
+  if (switchover_) return "a switchover to " + name_of(switchover_->to) + " is already running";
+  if (suspected(to)) return to_name + " is suspected (unreachable): not a safe target";
+  Switchover s;
+  s.to = to;
+  s.phase = "pausing";
+  s.started = std::chrono::steady_clock::now();
+  s.wall_started = std::chrono::system_clock::now();
+  s.deadline_tick = now_tick_ + phase_timeout_ms / config_.tick_ms;
+  switchover_ = s;
+  events_.record(config_.service.name, "switchover_started", "to " + to_name);
+  spdlog::info("{}: switchover to {} started", label(), to_name);
+  return "";
+}
+
+// Each tick while a switchover runs.
+void ServiceAgent::switchover_tick() {
+  Switchover& s = *switchover_;
+  if (state_ != ServiceState::serving && state_ != ServiceState::stopping) {
+    end_switchover(state_ == ServiceState::backup ? "done" : "aborted",
+                   std::string("this node is ") + state_name(state_));
+    return;
+  }
+  if (s.phase != "handing_over" && s.phase != "pausing" && now_tick_ >= s.deadline_tick)
+    return abort_switchover("no progress in phase " + s.phase + " for 60 s");
+  if (s.phase == "handing_over" && now_tick_ >= s.deadline_tick) {
+    election_.cancel_hand_over();
+    return abort_switchover(name_of(s.to) + " was not decided primary within 60 s");
+  }
+  if (s.phase != "pausing" || vm_busy_) return;
+  // Pause, then the final checkpoint, in one job: nothing runs in between.
+  s.phase = "checkpointing";
+  const snapshots::Version v{term_, ++seq_};
+  const std::optional<snapshots::Version> parent = newest_ && *newest_ < v ? newest_ : std::nullopt;
+  vm_busy_ = true;
+  job<CheckpointOutcome>(
+      [this, v, parent] {
+        host_.suspend();
+        try {
+          return host_.checkpoint(v, parent, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count(),
+                                 false);
+        } catch (...) {
+          host_.resume();
+          throw;
+        }
+      },
+      [this](const CheckpointOutcome& out, const std::string& error) {
+        vm_busy_ = false;
+        if (!switchover_) return;
+        if (!error.empty()) return abort_switchover("final checkpoint: " + error);
+        checkpoint_done(out);  // stores, counts and pushes it like any checkpoint
+        switchover_checkpointed(out);
+      });
+}
+
+void ServiceAgent::switchover_checkpointed(const CheckpointOutcome& out) {
+  Switchover& s = *switchover_;
+  s.version = out.version;
+  s.phase = "pushing";
+  s.deadline_tick = now_tick_ + phase_timeout_ms / config_.tick_ms;
+  // checkpoint_done() pushed it to every idle backup; a target still busy
+  // with an older push gets it when that push ends (push_to's completion).
+  spdlog::info("{}: switchover: final checkpoint {} taken with the guest paused ({} ms since start)", label(),
+               to_string(out.version), static_cast<long>(ms_since(s.started)));
+}
+
+// From on_ack(): an ok ack of `v` by its sender.
+void ServiceAgent::switchover_acked(snapshots::Version v) {
+  Switchover& s = *switchover_;
+  if (s.phase != "pushing" || s.version != v) return;
+  if (!committed_ || *committed_ < v) commit(v);
+  s.phase = "handing_over";
+  s.deadline_tick = now_tick_ + phase_timeout_ms / config_.tick_ms;
+  planned_stop_ = true;
+  election_.hand_over(s.to);
+  spdlog::info("{}: switchover: {} holds {}; handing over", label(), name_of(s.to), to_string(v));
+}
+
+void ServiceAgent::abort_switchover(const std::string& why) {
+  planned_stop_ = false;
+  spdlog::warn("{}: switchover to {} aborted: {}; resuming the guest here", label(), name_of(switchover_->to), why);
+  if (!vm_busy_) {
+    vm_busy_ = true;
+    job<int>([this] { host_.resume(); return 0; }, [this](int, const std::string& error) {
+      vm_busy_ = false;
+      if (!error.empty()) spdlog::error("{}: resume after the aborted switchover: {}", label(), error);
+    });
+  }
+  end_switchover("aborted", why);
+}
+
+void ServiceAgent::end_switchover(const std::string& outcome, const std::string& detail) {
+  const Switchover& s = *switchover_;
+  last_switchover_ = {{"to", name_of(s.to)},
+                      {"outcome", outcome},
+                      {"detail", detail},
+                      {"version", s.version ? nlohmann::json(to_string(*s.version)) : nlohmann::json(nullptr)},
+                      {"started", format_time(s.wall_started)},
+                      {"elapsed_ms", ms_since(s.started)}};
+  events_.record(config_.service.name, "switchover_" + outcome, "to " + name_of(s.to) + ": " + detail);
+  spdlog::info("{}: switchover to {} {}: {}", label(), name_of(s.to), outcome, detail);
+  switchover_.reset();
+}
+
+}  // namespace vmrep::agents
