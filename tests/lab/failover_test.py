@@ -10,6 +10,8 @@ CASE:
   two-of-three   kill h1 and h2 at once: h3, the last host, serves.
   switchover     vmrepctl switchover board --to h2 right after posts: h2
                  serves with every post, h1's VM is stopped, no split-brain hook.
+  quorum         mode quorum, h1 | h2,h3: h1 (minority) stops its VM, the
+                 majority side serves; after the heal still one VM.
   partition      h1 | h2,h3: h1 keeps serving (availability mode), h2 or h3
                  serves on the other side; after the heal exactly one host
                  runs the VM, the other stopped it and ran on_split_brain.
@@ -66,6 +68,11 @@ def case_primary_dies(lab):
     print(f"FAILOVER kill_to_serving_s={t['serving']:.3f}", flush=True)
     check_posts(lab, new, durable, late)
     assert lab.board(new, "POST after-failover")[0].startswith("OK")
+    hooks = [l for l in rep.hook_lines(lab.dir) if l.startswith(new + " ")]
+    log(f"hooks run on {new}: {hooks}")
+    assert f"{new} fence old=h1" in hooks, "the new primary fences the old one before promoting"
+    kinds = [l.split()[1] for l in hooks]
+    assert kinds.index("fence") < kinds.index("pre_promote") < kinds.index("post_promote"), kinds
     other = "h3" if new == "h2" else "h2"
     rep.wait_committed_after(lab, new, None, 60)
     r = rep.replication(lab, other)
@@ -99,10 +106,7 @@ def case_partition(lab):
     log(f"split brain as the paper allows: h1 and {other} both serve")
     assert rep.vm_running(lab, "h1") and rep.vm_running(lab, other)
     log(lab.heal())
-    lab.wait_until(lambda: len(rep.serving_hosts(lab)) == 1 and
-                   all((rep.replication(lab, h) or {}).get("state") in ("backup", "serving") for h in lab.hosts),
-                   60, "exactly one host serving after the heal")
-    winner = rep.serving_hosts(lab)[0]
+    winner = lab.wait_until(lambda: rep.settled_primary(lab), 60, "exactly one host serving after the heal")
     loser = "h1" if winner != "h1" else other
     running = [h for h in lab.hosts if rep.vm_running(lab, h)]
     log(f"after the heal {winner} serves; VM running on {running}")
@@ -137,7 +141,28 @@ def case_switchover(lab):
     assert refused.returncode == 1 and "not serving" in refused.stderr, refused
 
 
-CASES = {"primary-dies": case_primary_dies, "switchover": case_switchover, "two-of-three": case_two_of_three, "partition": case_partition}
+def case_quorum(lab):
+    lab.up(3, services_yaml=rep.service_yaml(lab.dir, mode="quorum"), timing=(50, 100, 1000, 3000))
+    lab.wait_until(lambda: rep.serving_hosts(lab) == ["h1"], 120, "h1 serving the board")
+    durable = rep.post_batch(lab, "h1", "durable", 2)
+    rep.make_durable(lab, "h1")
+    log(lab.partition("h1|h2,h3"))
+    lab.wait_until(lambda: not rep.vm_running(lab, "h1"), 30, "h1, alone, stopping its VM (no majority in sight)")
+    new = lab.wait_until(lambda: rep.serving_hosts(lab, ["h2", "h3"]), 60, "the majority side serving")[0]
+    log(f"mode quorum: h1 stopped its VM, {new} serves for the majority: never two primaries")
+    r = rep.replication(lab, "h1")
+    assert r["state"] != "serving", r
+    check_posts(lab, new, durable, [])
+    log(lab.heal())
+    # Either side's primary may win the heal ((epoch, round) order); one must.
+    winner = lab.wait_until(lambda: rep.settled_primary(lab), 60, "one primary that every host follows")
+    running = [h for h in lab.hosts if rep.vm_running(lab, h)]
+    log(f"after the heal {winner} serves, VM running on {running}")
+    assert running == [winner], running
+    check_posts(lab, winner, durable, [])
+
+
+CASES = {"primary-dies": case_primary_dies, "quorum": case_quorum, "switchover": case_switchover, "two-of-three": case_two_of_three, "partition": case_partition}
 
 
 def main():
@@ -158,7 +183,7 @@ def main():
         CASES[a.case](lab)
         log(f"PASS {a.case}")
         return 0
-    except AssertionError as e:
+    except Exception as e:  # noqa: BLE001 - any failure gets the daemons' logs
         log(f"FAIL {a.case}: {e}")
         for h in lab.hosts:
             path = os.path.join(lab.dir, "hosts", h, "vmrepd.log")

@@ -23,6 +23,8 @@ def service_yaml(lab_dir, checkpoint_ms=2000, min_acks=1, mode="availability"):
     min_acks: {min_acks}
     mode: {mode}
     hooks:
+      fence: 'echo "$(hostname) fence old=$VMREP_OLD_PRIMARY" >> {log}'
+      pre_promote: '{line.format("pre_promote")}'
       post_promote: '{line.format("post_promote")}'
       on_split_brain: '{line.format("on_split_brain")}'
 """
@@ -129,3 +131,19 @@ def failover_times(lab, h, killed_at, old_primary):
 
 def now():
     return time.time()
+
+
+def settled_primary(lab, hosts=None, polls=5):
+    """The one host serving, when it is the primary every host follows and
+    stays so over `polls` polls (0.3 s apart); else None. After a heal the
+    two sides take a moment to converge: a single look can catch a moment."""
+    hosts = hosts or lab.hosts
+    seen = None
+    for _ in range(polls):
+        serving = serving_hosts(lab, hosts)
+        primaries = {(replication(lab, h) or {}).get("primary") for h in hosts}
+        if len(serving) != 1 or primaries != {serving[0]} or (seen and seen != serving[0]):
+            return None
+        seen = serving[0]
+        time.sleep(0.3)
+    return seen
