@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <random>
 #include <stdexcept>
@@ -28,6 +27,7 @@
 #include "snapshots/ingest.hpp"
 #include "snapshots/store.hpp"
 #include "tests/ssh/sshd_fixture.hpp"
+#include "tests/support/file_bytes.hpp"
 #include "transport/sftp/pusher.hpp"
 
 namespace {
@@ -36,6 +36,8 @@ namespace fs = std::filesystem;
 namespace snap = vmrep::snapshots;
 namespace sftp = vmrep::transport::sftp;
 using Clock = std::chrono::steady_clock;
+using vmrep::test::read_bytes;
+using vmrep::test::write_bytes;
 
 constexpr std::size_t page = 4096;
 
@@ -80,16 +82,6 @@ void change_runs(snap::Bytes& image, double pct, std::uint64_t seed) {
     for (std::size_t i = first; i < std::min(pages, first + run); ++i) random_page(rng, image.data() + i * page);
     changed += run;
   }
-}
-
-void write_bytes(const fs::path& p, const snap::Bytes& data) {
-  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data.data()),
-                                           static_cast<std::streamsize>(data.size()));
-}
-
-snap::Bytes read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return snap::Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
 // Runs a shell command, returns its stdout; throws when it fails.

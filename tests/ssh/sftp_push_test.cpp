@@ -16,6 +16,7 @@
 #include "snapshots/rebuild.hpp"
 #include "snapshots/store.hpp"
 #include "tests/ssh/sshd_fixture.hpp"
+#include "tests/support/file_bytes.hpp"
 #include "transport/sftp/pusher.hpp"
 #include "transport/sftp/session.hpp"
 
@@ -25,6 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace snap = vmrep::snapshots;
 namespace sftp = vmrep::transport::sftp;
+using vmrep::test::read_bytes;
+using vmrep::test::write_bytes;
 
 snap::MacKey test_key(std::uint8_t fill = 7) { return snap::MacKey(snap::Bytes(32, fill)); }
 
@@ -40,16 +43,6 @@ snap::Bytes make_image(std::size_t bytes, std::uint32_t seed) {
     }
   }
   return out;
-}
-
-void write_bytes(const fs::path& p, const snap::Bytes& data) {
-  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data.data()),
-                                           static_cast<std::streamsize>(data.size()));
-}
-
-snap::Bytes read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return snap::Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
 std::set<snap::ChunkId> ids_of(const snap::Manifest& m) {
