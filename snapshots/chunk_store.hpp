@@ -113,6 +113,7 @@ class ChunkStore {
 
  private:
   friend class ChunkWriter;
+  friend class BulkWriter;
   // True when `id` is present; refreshes its mtime when old (so a writer that
   // relies on it is covered by the GC grace period).
   bool present_and_fresh(const ChunkId& id) const;
