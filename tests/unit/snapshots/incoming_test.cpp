@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 // incoming/ the pack of the chunks `backup` lacks, then the manifest.
 Manifest deliver(Store& source, Store& backup, std::uint64_t seq, const Bytes& data, const fs::path& scratch) {
   testing::write_file(scratch, data);
-  const Manifest m = write_version(source, Chunker{}, {"web", {1, seq}, std::nullopt, 0, "<domain/>", {{"memory", scratch}}});
+  const Manifest m =
+      write_version(source, Chunker{}, {"web", {1, seq}, std::nullopt, 0, "<domain/>", {{"memory", scratch}}});
   std::vector<ChunkId> ids;
   for (const ChunkRef& c : m.files[0].chunks) ids.push_back(c.id);
   const fs::path in = backup.root() / "incoming" / "web";
