@@ -8,6 +8,8 @@
 //    directories); Store::publish() calls it before a manifest appears.
 //    Many chunks are written through a ChunkWriter (chunk_writer.hpp), which
 //    fsyncs them as a group: one journal commit for a batch, not one each.
+//    A received pack's chunks go through a BulkWriter (bulk_writer.hpp): one
+//    syncfs() for all of them, still before any is renamed into place.
 //  - Every read re-hashes: read() throws ChunkCorrupt naming the chunk when
 //    the file does not decode to bytes with its id, ChunkMissing when absent.
 //  - Anything received from outside (put_plain, put_encoded) is verified
@@ -113,6 +115,7 @@ class ChunkStore {
 
  private:
   friend class ChunkWriter;
+  friend class BulkWriter;
   // True when `id` is present; refreshes its mtime when old (so a writer that
   // relies on it is covered by the GC grace period).
   bool present_and_fresh(const ChunkId& id) const;

@@ -1,6 +1,10 @@
 #include "snapshots/incoming.hpp"
 
+#include <algorithm>
+#include <exception>
 #include <set>
+#include <thread>
+#include <vector>
 #include <system_error>
 
 #include "snapshots/errors.hpp"
@@ -13,6 +17,35 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view manifest_suffix = ".manifest";
+
+// Reads and re-hashes every chunk of `ids`, on up to 4 threads: after a first
+// push almost every chunk of the next version is already there and is
+// re-hashed here (11,000 for a 90 MB image), which one thread did in about
+// as long as the whole transfer. Throws the problem of the first bad id in
+// `ids` order (ChunkMissing / ChunkCorrupt name it), whichever thread saw it.
+void rehash_all(const ChunkStore& chunks, const std::vector<ChunkId>& ids) {
+  const std::size_t threads =
+      std::min<std::size_t>({std::max(1u, std::thread::hardware_concurrency()), 4, (ids.size() + 255) / 256});
+  std::vector<std::exception_ptr> errors(threads);
+  std::vector<std::size_t> error_at(threads, ids.size());
+  const auto work = [&](std::size_t t) {
+    Bytes plain;
+    for (std::size_t i = t; i < ids.size() && i < error_at[t]; i += threads) {
+      try {
+        chunks.read(ids[i], plain);
+      } catch (...) {
+        errors[t] = std::current_exception();
+        error_at[t] = i;
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(work, t);
+  if (threads > 0) work(0);
+  for (auto& h : helpers) h.join();
+  const auto first = std::min_element(error_at.begin(), error_at.end());
+  if (first != error_at.end() && *first < ids.size()) std::rethrow_exception(errors[first - error_at.begin()]);
+}
 
 // The manifest first: without it the rest is an unfinished push.
 void remove_incoming(const fs::path& dir, Version v) {
@@ -42,14 +75,14 @@ AcceptedVersion accept_one(Store& store, const std::string& service, Version v, 
     verified.insert(u.ids.begin(), u.ids.end());
     out.chunks_unpacked = u.records;
   }
-  Bytes plain;
+  std::vector<ChunkId> others;
   for (const auto& f : m.files) {
     for (const auto& c : f.chunks) {
-      if (!verified.insert(c.id).second) continue;
-      store.chunks().read(c.id, plain);  // ChunkMissing / ChunkCorrupt name it
-      ++out.chunks_rehashed;
+      if (verified.insert(c.id).second) others.push_back(c.id);
     }
   }
+  rehash_all(store.chunks(), others);
+  out.chunks_rehashed = others.size();
   store.publish_received(view, manifest_file.string(), Store::ChunkCheck::presence);
   remove_incoming(dir, v);
   return out;

@@ -6,7 +6,8 @@
 //
 // accept_incoming() takes every complete incoming manifest (a pusher renames
 // it into place only after the pack was renamed from .part), and for each:
-// unpacks the pack (every chunk re-hashed through a ChunkWriter), re-hashes
+// unpacks the pack (every chunk re-hashed by a BulkWriter, data made durable
+// by one syncfs before any chunk name appears: bulk_writer.hpp), re-hashes
 // every other chunk the manifest names that did NOT come from the pack
 // (sftp-server may have written them into ROOT/chunks directly), publishes the
 // version with Store::publish_received (MAC checked, then the usual crash-safe

@@ -9,17 +9,12 @@
 #include <functional>
 #include <string>
 
-#include "snapshots/chunk_writer.hpp"
+#include "snapshots/bulk_writer.hpp"
 #include "snapshots/errors.hpp"
 #include "snapshots/fs_util.hpp"
 
 namespace vmrep::snapshots {
 namespace {
-
-// Larger batches than ChunkWriter's default: one group fsync per batch dominates
-// unpacking thousands of small chunks (open files stay well under 1,024).
-constexpr std::size_t unpack_batch_files = 512;
-constexpr std::size_t unpack_batch_bytes = std::size_t{32} << 20;
 
 constexpr std::uint8_t pack_magic[8] = {'V', 'M', 'R', 'P', 'A', 'C', 'K', 0x01};
 
@@ -50,6 +45,9 @@ std::size_t read_full(const ReadFn& read, std::uint8_t* out, std::size_t n) {
   throw SnapshotError("pack " + name + ": record at offset " + std::to_string(offset) + ": " + what);
 }
 
+// Records are verified and written by a BulkWriter (several threads, one
+// syncfs at the end); a record it rejects is refused here with its offset,
+// after the records before it were committed.
 UnpackStats unpack(ChunkStore& chunks, const ReadFn& read, const std::string& name) {
   UnpackStats stats;
   std::uint8_t header[pack_header_bytes];
@@ -60,37 +58,37 @@ UnpackStats unpack(ChunkStore& chunks, const ReadFn& read, const std::string& na
   if (stats.records_declared > pack_records_max) {
     refuse(name, 0, "record count " + std::to_string(stats.records_declared) + " exceeds " + std::to_string(pack_records_max));
   }
-  stats.bytes = sizeof header;
-  ChunkWriter writer(chunks, unpack_batch_files, unpack_batch_bytes);
-  Bytes stored;
+  std::uint64_t at = sizeof header;
+  BulkWriter writer(chunks);
+  const auto fail = [&](std::uint64_t offset, const std::string& what) {
+    writer.commit();  // the verified records before it stay (valid chunks)
+    refuse(name, offset, what);
+  };
   std::uint8_t rh[pack_record_header_bytes];
   for (;;) {
     const std::size_t got = read_full(read, rh, sizeof rh);
-    if (got == 0) break;
-    if (got < sizeof rh) break;  // truncated tail
-    const std::uint64_t at = stats.bytes;
-    if (stats.records == stats.records_declared) refuse(name, at, "more records than the header's " + std::to_string(stats.records_declared));
+    if (got < sizeof rh) break;  // the end, or a truncated tail
+    if (stats.ids.size() == stats.records_declared) {
+      fail(at, "more records than the header's " + std::to_string(stats.records_declared));
+    }
     ChunkId id;
     std::memcpy(id.bytes.data(), rh, 32);
     const std::uint32_t len = get_u32(rh + 32);
     if (len == 0 || len > pack_record_bytes_max) {
-      refuse(name, at, "chunk " + id.short_hex() + ": length " + std::to_string(len) + " out of bounds 1.." +
-                           std::to_string(pack_record_bytes_max));
+      fail(at, "chunk " + id.short_hex() + ": length " + std::to_string(len) + " out of bounds 1.." +
+                   std::to_string(pack_record_bytes_max));
     }
-    stored.resize(len);
+    Bytes stored(len);
     if (read_full(read, stored.data(), len) < len) break;  // truncated tail
-    bool written = false;
-    try {
-      writer.put_encoded(id, stored, &written);
-    } catch (const SnapshotError& e) {
-      refuse(name, at, e.what());
-    }
-    stats.chunks_written += written ? 1 : 0;
     stats.ids.push_back(id);
-    ++stats.records;
-    stats.bytes += sizeof rh + len;
+    if (!writer.add(id, std::move(stored), at)) break;
+    at += sizeof rh + len;
   }
   writer.commit();
+  if (const auto& r = writer.rejection()) refuse(name, r->tag, r->what);
+  stats.records = stats.ids.size();
+  stats.chunks_written = writer.written();
+  stats.bytes = at;
   stats.complete = stats.records == stats.records_declared;
   return stats;
 }

@@ -15,12 +15,14 @@
 //
 // Contracts of unpack_into():
 //  - Every record is bounded (length <= pack_record_bytes_max) and every chunk
-//    goes through ChunkWriter::put_encoded (decoded and re-hashed): nothing
-//    unverified becomes visible. Chunks are committed in ChunkWriter batches.
+//    goes through a BulkWriter (bulk_writer.hpp: decoded and re-hashed on
+//    several threads, one syncfs() before any name appears): nothing
+//    unverified becomes visible, and what is visible is durable but for its
+//    directory entries (Store::publish syncs those before a manifest).
 //  - A malformed or corrupt record (or header, or a record count beyond the
 //    header's) is a SnapshotError, one line, naming the pack and the byte offset
-//    of the record. Verified records of batches committed before it stay (valid
-//    chunks); the current batch is dropped.
+//    of the record. The verified records before it stay (valid chunks); it and
+//    everything after it are dropped.
 //  - A truncated tail (end of file inside a header or a record) is not an
 //    error: it stops there and reports how many whole records were taken, so
 //    a partial pack is still useful.

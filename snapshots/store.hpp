@@ -58,6 +58,7 @@ struct GcStats {
   SweepStats sweep;
   std::uint64_t manifests = 0;                    // read to find references
   std::vector<std::string> unverified_manifests;  // failed to parse/verify: their ids were kept anyway
+  std::uint64_t incoming_deleted = 0;             // abandoned push files under ROOT/incoming (see gc())
 };
 
 struct RetentionResult {
@@ -138,6 +139,11 @@ class Store {
   std::vector<Version> pinned(std::string_view service) const { return pins_->pinned(std::string(service)); }
 
   RetentionResult apply_retention(std::string_view service, std::uint32_t keep_committed);
+  // Also deletes, under ROOT/incoming/SERVICE/, what pushes that never came
+  // back left behind, once older than the grace period: pack parts
+  // (*.pack.part), temp files, and packs with no manifest beside them. A
+  // pusher that resumes appends to its part, which keeps it young; a
+  // delivered version (manifest + pack) is left for accept_incoming().
   GcStats gc();
   StoreUsage usage() const;
 

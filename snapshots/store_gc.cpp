@@ -55,6 +55,34 @@ std::vector<Version> newest_k(const std::vector<Version>& all, std::uint32_t k, 
   return out;
 }
 
+// See Store::gc() in store.hpp for what counts as abandoned.
+std::uint64_t sweep_incoming(const fs::path& incoming, std::chrono::seconds grace) {
+  std::uint64_t deleted = 0;
+  const auto now = fs::file_time_type::clock::now();
+  std::error_code ec;
+  for (const fs::directory_entry& service : fs::directory_iterator(incoming, ec)) {
+    if (!service.is_directory(ec)) continue;
+    bool changed = false;
+    for (const fs::directory_entry& e : fs::directory_iterator(service.path(), ec)) {
+      const std::string name = e.path().filename().string();
+      std::error_code fec;
+      const auto mtime = e.last_write_time(fec);
+      if (fec || now - mtime < grace) continue;
+      bool abandoned = name.starts_with(detail::temp_prefix) || name.ends_with(".pack.part");
+      if (name.ends_with(".pack")) {
+        const std::string manifest = name.substr(0, name.size() - 5) + ".manifest";
+        abandoned = !fs::exists(service.path() / manifest, fec);
+      }
+      if (abandoned && ::unlink(e.path().c_str()) == 0) {
+        ++deleted;
+        changed = true;
+      }
+    }
+    if (changed) detail::fsync_dir(service.path());
+  }
+  return deleted;
+}
+
 }  // namespace
 
 RetentionResult Store::apply_retention(std::string_view service, std::uint32_t keep_committed) {
@@ -117,6 +145,7 @@ GcStats Store::gc() {
   const std::uint64_t manifest_temps = stats.sweep.temps_deleted;
   stats.sweep = chunks_.sweep(referenced, options_.gc_grace, exclusive);
   stats.sweep.temps_deleted += manifest_temps;
+  stats.incoming_deleted = sweep_incoming(root_ / "incoming", options_.gc_grace);
   return stats;
 }
 

@@ -16,6 +16,7 @@
 #include "snapshots/rebuild.hpp"
 #include "snapshots/store.hpp"
 #include "tests/ssh/sshd_fixture.hpp"
+#include "tests/support/file_bytes.hpp"
 #include "transport/sftp/pusher.hpp"
 #include "transport/sftp/session.hpp"
 
@@ -25,6 +26,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace snap = vmrep::snapshots;
 namespace sftp = vmrep::transport::sftp;
+using vmrep::test::read_bytes;
+using vmrep::test::write_bytes;
 
 snap::MacKey test_key(std::uint8_t fill = 7) { return snap::MacKey(snap::Bytes(32, fill)); }
 
@@ -40,16 +43,6 @@ snap::Bytes make_image(std::size_t bytes, std::uint32_t seed) {
     }
   }
   return out;
-}
-
-void write_bytes(const fs::path& p, const snap::Bytes& data) {
-  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data.data()),
-                                           static_cast<std::streamsize>(data.size()));
-}
-
-snap::Bytes read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return snap::Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
 std::set<snap::ChunkId> ids_of(const snap::Manifest& m) {
@@ -233,6 +226,47 @@ TEST_F(SftpPush, Pack_KilledMidwayResumesByAppending) {
   const snap::AcceptStats accepted = snap::accept_incoming(remote);
   ASSERT_TRUE(accepted.errors.empty()) << accepted.errors.front();
   EXPECT_EQ(remote.verify("web", {1, 1}).chunks, m.files[0].chunks.size());
+}
+
+// The backup's sshd itself dies (SIGKILL, with its session processes) while
+// the pack streams: the pusher sees a dead connection, not an exception of
+// ours. sshd comes back on the same port and key; the next push appends.
+TEST_F(SftpPush, Pack_SshdKilledMidwayThenRestarted_ResumesAndArrivesWhole) {
+  const snap::Bytes image = make_image(8 << 20, 15);
+  const snap::Manifest m = add_version(1, image);
+  std::size_t killed = 0;
+  std::uint64_t done_at_kill = 0;
+  auto kill_sshd = [&](const sftp::PushProgress& p) {
+    if (killed == 0 && p.bytes_done >= p.bytes_total / 2) {
+      done_at_kill = p.bytes_done;
+      killed = sshd_->kill_hard();
+    }
+  };
+  EXPECT_THROW(pusher(kill_sshd, 3, default_threshold).push("web", {1, 1}), std::runtime_error);
+  ASSERT_GE(killed, 2u) << "the listener and at least the connection's sshd";
+  const fs::path part = remote_root_ / "incoming" / "web" / "1.1.pack.part";
+  ASSERT_TRUE(fs::exists(part));
+  const std::uint64_t part_size = fs::file_size(part);
+  EXPECT_GT(part_size, 0u);
+  EXPECT_FALSE(fs::exists(remote_root_ / "incoming" / "web" / "1.1.manifest"));
+
+  sshd_->restart();
+  const sftp::PushStats stats = pusher({}, 3, default_threshold).push("web", {1, 1});
+  ASSERT_TRUE(stats.packed);
+  EXPECT_GT(stats.pack_resumed_from, 0u) << "resumed, not started over";
+  EXPECT_EQ(stats.pack_resumed_from, part_size);
+  EXPECT_LT(part_size, stats.pack_bytes) << "the kill hit mid-way";
+  EXPECT_GE(done_at_kill, stats.pack_bytes / 2);
+  EXPECT_EQ(stats.chunk_bytes_sent, stats.pack_bytes - part_size) << "finished bytes are not sent again";
+
+  snap::Store remote(remote_root_, test_key());
+  const snap::AcceptStats accepted = snap::accept_incoming(remote);
+  ASSERT_TRUE(accepted.errors.empty()) << accepted.errors.front();
+  ASSERT_EQ(accepted.published.size(), 1u);
+  EXPECT_EQ(remote.load("web", {1, 1}), m);
+  EXPECT_EQ(remote.verify("web", {1, 1}).bytes, image.size());
+  snap::rebuild_version(remote, "web", {1, 1}, sshd_->dir() / "restored");
+  EXPECT_EQ(read_bytes(sshd_->dir() / "restored" / "memory"), image);
 }
 
 TEST_F(SftpPush, Pack_CorruptPackIsRefusedByAccept) {

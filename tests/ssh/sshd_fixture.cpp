@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -61,6 +62,32 @@ bool accepts(std::uint16_t port) {
   return ok;
 }
 
+// Processes whose parent is in `parents` (from /proc/PID/stat).
+std::set<pid_t> children_of(const std::set<pid_t>& parents) {
+  std::set<pid_t> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = slurp(e.path() / "stat");
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    fields >> state >> ppid;
+    if (parents.contains(ppid)) out.insert(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+// Not a zombie, not gone.
+bool process_alive(pid_t pid) {
+  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
 }  // namespace
 
 bool sshd_available() { return ::access(sshd_binary, X_OK) == 0 && std::system("command -v ssh-keygen >/dev/null") == 0; }
@@ -92,33 +119,72 @@ SshdFixture::SshdFixture() {
                                         << "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
                                         << "PermitRootLogin prohibit-password\nMaxStartups 64\nMaxSessions 64\n"
                                         << "Subsystem sftp internal-sftp\nLogLevel ERROR\n";
-    fs::create_directories("/run/sshd");
-    const std::string cfg = (dir_ / "sshd_config").string();
-    const std::string log = (dir_ / "sshd.log").string();
-    const std::string port = std::to_string(port_);
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("sshd fixture: fork failed");
-    if (pid_ == 0) {
-      // If the test process dies without stop() (a crash), sshd goes too.
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) ::dup2(fd, 2);
-      ::execl(sshd_binary, sshd_binary, "-D", "-e", "-f", cfg.c_str(), "-p", port.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    for (int i = 0; i < 500 && !accepts(port_); ++i) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("sshd exited at start: " + slurp(log));
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (!accepts(port_)) throw std::runtime_error("sshd does not listen on port " + port + ": " + slurp(log));
+    start();
   } catch (...) {
     stop();
     throw;
   }
+}
+
+void SshdFixture::start() {
+  fs::create_directories("/run/sshd");
+  const std::string cfg = (dir_ / "sshd_config").string();
+  const std::string log = (dir_ / "sshd.log").string();
+  const std::string port = std::to_string(port_);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("sshd fixture: fork failed");
+  if (pid_ == 0) {
+    // If the test process dies without stop() (a crash), sshd goes too.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) ::dup2(fd, 2);
+    ::execl(sshd_binary, sshd_binary, "-D", "-e", "-f", cfg.c_str(), "-p", port.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 500 && !accepts(port_); ++i) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("sshd exited at start: " + slurp(log));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!accepts(port_)) throw std::runtime_error("sshd does not listen on port " + port + ": " + slurp(log));
+}
+
+std::size_t SshdFixture::kill_hard() {
+  if (pid_ <= 0) return 0;
+  // Stop the tree top-down until a pass finds no new process: a stopped
+  // process cannot fork, so the set is complete when the pass is empty.
+  std::set<pid_t> tree{pid_};
+  ::kill(pid_, SIGSTOP);
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const pid_t child : children_of(tree)) {
+      if (tree.insert(child).second) {
+        ::kill(child, SIGSTOP);
+        grew = true;
+      }
+    }
+  }
+  for (const pid_t p : tree) ::kill(p, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  // The others were reparented away from us: wait until they are gone, so
+  // the port and the files they held are free.
+  for (int i = 0; i < 500; ++i) {
+    bool alive = false;
+    for (const pid_t p : tree) alive = alive || process_alive(p);
+    if (!alive) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return tree.size();
+}
+
+void SshdFixture::restart() {
+  if (pid_ > 0) throw std::runtime_error("sshd fixture: restart while sshd runs");
+  start();
 }
 
 void SshdFixture::stop() {

@@ -6,9 +6,12 @@
 // in the foreground (-D -e) as our child; stop() (and the destructor) kills
 // it by PID and removes the directory, whatever happened before; if the
 // process crashes first, PR_SET_PDEATHSIG makes sshd exit with it.
+// kill_hard() + restart() play a backup host whose sshd dies mid-transfer and
+// comes back on the same port with the same host key.
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -28,6 +31,12 @@ class SshdFixture {
   SshdFixture& operator=(const SshdFixture&) = delete;
 
   void stop();
+  // SIGKILL to the listening sshd and every process under it (the per-
+  // connection sshd and its internal-sftp session), by PID; each is stopped
+  // first so none forks a child we would miss. Returns how many were killed.
+  std::size_t kill_hard();
+  // Starts sshd again with the same config, port and keys (after kill_hard).
+  void restart();
 
   const std::filesystem::path& dir() const { return dir_; }
   std::uint16_t port() const { return port_; }
@@ -39,6 +48,8 @@ class SshdFixture {
   transport::sftp::Endpoint endpoint() const;
 
  private:
+  void start();
+
   std::filesystem::path dir_;
   std::uint16_t port_ = 0;
   std::string user_;

@@ -27,9 +27,9 @@ using testing::random_bytes;
 namespace fs = std::filesystem;
 
 constexpr std::uint64_t seed = 0x5eed'c4a5'4001ULL;
-constexpr int kills_max = 50;
-constexpr auto budget = std::chrono::seconds(15);  // plus calibration and cleanup: ~20 s at worst
-constexpr int kills_min = 10;                      // fewer within the budget (a slow sanitizer build) is a failure
+// A fixed number of kills, not as many as fit in a time budget: a loaded
+// machine or a sanitizer build makes the test slower, never failed.
+constexpr int kills_max = 30;
 
 // The bytes of version seq: a slowly changing "memory" and a fresh "disk layer".
 Bytes memory_of(std::uint64_t seq) {
@@ -139,7 +139,7 @@ TEST(CrashSafety, Rule_WriterKilledAnywhere_EveryVisibleVersionCompleteAndVerifi
   std::size_t max_visible = 0;
   int kills_mid_write = 0;
   std::size_t temps_before = temp_files(root);
-  for (; kills < kills_max && std::chrono::steady_clock::now() - start < budget; ++kills) {
+  for (; kills < kills_max; ++kills) {
     const auto delay = std::chrono::microseconds(rng() % (2 * per_version.count() + 1));
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
@@ -160,7 +160,6 @@ TEST(CrashSafety, Rule_WriterKilledAnywhere_EveryVisibleVersionCompleteAndVerifi
     max_visible = std::max(max_visible, visible);
     if (HasFailure()) return;
   }
-  EXPECT_GE(kills, kills_min);
   Store store(root, testing::test_key(), options());
   const auto newest = store.newest("web");
   ASSERT_TRUE(newest.has_value()) << "no version was ever published: the kills came too early to test anything";

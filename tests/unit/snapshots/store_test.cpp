@@ -195,6 +195,33 @@ TEST(Store, Rule_GcGrace_KeepsYoungUnreferencedChunks) {
   EXPECT_TRUE(store.chunks().contains(orphan));
 }
 
+TEST(Store, Rule_Gc_SweepsAbandonedIncomingOlderThanGrace_KeepsDeliveredAndYoung) {
+  const TempDir dir;
+  Store store(dir / "s", testing::test_key());  // default grace: an hour
+  const auto in = dir / "s" / "incoming" / "web";
+  std::filesystem::create_directories(in);
+  const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
+  const auto make = [&](const std::string& name, bool aged) {
+    testing::write_file(in / name, testing::view("x"));
+    if (aged) std::filesystem::last_write_time(in / name, old);
+  };
+  make("1.1.pack.part", true);             // a push that never came back
+  make("1.2.pack.part", false);            // one still appending
+  make(".tmp-1.3.manifest-ab12", true);    // a pusher died before its rename
+  make("1.4.pack", true);                  // died between pack and manifest
+  make("1.5.pack", true);                  // delivered, waiting for accept_incoming
+  make("1.5.manifest", true);
+
+  EXPECT_EQ(store.gc().incoming_deleted, 3u);
+  EXPECT_FALSE(std::filesystem::exists(in / "1.1.pack.part"));
+  EXPECT_TRUE(std::filesystem::exists(in / "1.2.pack.part"));
+  EXPECT_FALSE(std::filesystem::exists(in / ".tmp-1.3.manifest-ab12"));
+  EXPECT_FALSE(std::filesystem::exists(in / "1.4.pack"));
+  EXPECT_TRUE(std::filesystem::exists(in / "1.5.pack"));
+  EXPECT_TRUE(std::filesystem::exists(in / "1.5.manifest"));
+  EXPECT_EQ(store.gc().incoming_deleted, 0u);
+}
+
 TEST(Store, Rule_GcWithUnverifiableManifest_KeepsEveryIdItNames) {
   const TempDir dir;
   Store store(dir / "s", testing::test_key(), no_grace());
