@@ -73,6 +73,13 @@ def main():
         (p1, b1), took = c.wait_agreed(20)
         print(f"1. all five agree: primary {p1}, board {b1} ({took:.2f}s after start)")
         assert p1 == b1 == "h1", "a fresh cluster elects the initial primary (node 1) in both elections"
+        deadline = time.monotonic() + 20
+        wiki = None
+        while wiki is None and time.monotonic() < deadline:
+            wiki = (c.service_primaries("h1") or {}).get("wiki")
+            time.sleep(0.1)
+        print(f"   service wiki (no preferred list, second service): primary {wiki}")
+        assert wiki == "h2", "default placement rotates per service, spreading primaries over hosts"
 
         c.kill9(p1)
         (p2, _), took = c.wait_agreed(bound + 5, not_in=(p1,))

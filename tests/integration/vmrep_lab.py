@@ -71,6 +71,7 @@ replication: {{cluster_key: "{self.dir}/cluster.key"}}
 # domain leaves the service "failed" on its primary while elections go on.
 services:
   board: {{libvirt_uri: "test:///default", domain: no-such-domain, mode: availability}}
+  wiki: {{libvirt_uri: "test:///default", domain: no-such-domain-either}}
 """)
         with open(os.path.join(self.dir, "cluster.key"), "wb") as f:
             f.write(os.urandom(32))
@@ -109,6 +110,11 @@ services:
             ce, svc = s["cluster_election"], s["services"][0]
             out[n] = (ce["primary"], ce["role"], svc["primary"], svc["role"])
         return out
+
+    def service_primaries(self, node):
+        """{service: primary} as `node` sees it."""
+        s = self.status(node)
+        return None if s is None else {svc["name"]: svc["primary"] for svc in s["services"]}
 
     def agreed(self):
         """The primary every live node names, for the cluster election and for
