@@ -261,6 +261,7 @@ void ServiceAgent::finish_promotion_restore() {
                         if (!error.empty()) return fail("restore: " + error);
                         serving_version_ = out.version;
                         last_failover_["rebuild_ms"] = out.rebuild_ms;
+                        last_failover_["from_standby"] = out.from_standby;
                         last_failover_["flatten_ms"] = out.flatten_ms;
                         last_failover_["restore_ms"] = out.restore_ms;
                         // Lost the election meanwhile: stop_vm() (pending) takes the VM down.

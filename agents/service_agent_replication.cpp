@@ -214,6 +214,17 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
   if (!newest_ || v > *newest_) newest_ = v;
   versions_[v] = bytes;
   spdlog::debug("{}: holds {} from {}", label(), to_string(v), name_of(from));
+  // Keep the standby files at the newest version, so a promotion restores
+  // without rebuilding. Skipped when busy: the next version catches up.
+  if (state_ == ServiceState::backup && v == newest_ && !vm_busy_ && pushed_waiting_.empty()) {
+    vm_busy_ = true;
+    job<std::uint64_t>([this, v] { return host_.prepare_standby(v); },
+                       [this, v](std::uint64_t written, const std::string& error) {
+                         vm_busy_ = false;
+                         if (!error.empty()) spdlog::warn("{}: standby of {}: {}", label(), to_string(v), error);
+                         else spdlog::debug("{}: standby at {} ({} bytes written)", label(), to_string(v), written);
+                       });
+  }
   if (promotion_ && promotion_->pull_from == from && promotion_->target == v && state_ == ServiceState::restoring) {
     promotion_->pull_from = 0;
     promotion_->t_fetched = std::chrono::steady_clock::now();

@@ -59,6 +59,7 @@ nlohmann::json ServiceAgent::status() const {
          {"checkpoint_failures", checkpoint_failures_},
          {"nodes", nodes}};
   if (state_ == ServiceState::serving) s["term"] = term_;
+  s["standby"] = version_json(host_.standby_version());
   if (last_checkpoint_) {
     const auto& c = *last_checkpoint_;
     s["last_checkpoint"] = {

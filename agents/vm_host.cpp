@@ -8,6 +8,7 @@
 
 #include "snapshots/ingest.hpp"
 #include "snapshots/rebuild.hpp"
+#include "snapshots/standby.hpp"
 
 namespace vmrep::agents {
 namespace fs = std::filesystem;
@@ -121,7 +122,16 @@ RestoreOutcome VmHost::restore(snapshots::Version v) {
   const fs::path dir = work_ / ("restore-" + snapshots::to_string(v));
   fs::remove_all(dir);
   auto t0 = Clock::now();
-  snapshots::rebuild_version(store_, service_, v, dir);
+  {
+    std::lock_guard lock(standby_mutex_);
+    out.from_standby = standby_ && standby_->version == v;
+    standby_.reset();
+  }
+  if (out.from_standby) {
+    fs::rename(work_ / "standby", dir);
+  } else {
+    snapshots::rebuild_version(store_, service_, v, dir, false);
+  }
   out.rebuild_ms = ms_since(t0);
 
   std::map<std::string, std::map<std::size_t, vmadapters::DiskLayer>> chains;
@@ -149,6 +159,32 @@ RestoreOutcome VmHost::restore(snapshots::Version v) {
   return out;
 }
 
+std::uint64_t VmHost::prepare_standby(snapshots::Version v) {
+  std::optional<snapshots::Manifest> previous;
+  {
+    std::lock_guard lock(standby_mutex_);
+    previous.swap(standby_);
+  }
+  const snapshots::Pin pin = store_.pin(service_, v);
+  snapshots::Manifest m = store_.load(service_, v);
+  const fs::path dir = work_ / "standby";
+  try {
+    auto stats = snapshots::update_standby(store_.chunks(), m, previous ? &*previous : nullptr, dir);
+    std::lock_guard lock(standby_mutex_);
+    standby_ = std::move(m);
+    return stats.bytes_written;
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    throw;
+  }
+}
+
+std::optional<snapshots::Version> VmHost::standby_version() const {
+  std::lock_guard lock(standby_mutex_);
+  return standby_ ? std::optional<snapshots::Version>(standby_->version) : std::nullopt;
+}
+
 void VmHost::prune_work() {
   std::set<fs::path> keep;
   if (vm_.exists(domain_) && running()) {
@@ -158,6 +194,7 @@ void VmHost::prune_work() {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(work_, ec)) {
     const fs::path p = entry.path().lexically_normal();
+    if (p.filename() == "standby") continue;  // prepare_standby()/restore() own it
     bool used = std::any_of(keep.begin(), keep.end(), [&](const fs::path& f) {
       auto rel = f.lexically_relative(p);
       return !rel.empty() && *rel.begin() != "..";

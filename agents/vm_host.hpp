@@ -17,6 +17,9 @@
 //   ck-TERM.SEQ/     a checkpoint's overlays (the memory image is removed
 //                    once ingested)
 //   restore-TERM.SEQ/ a restored version's flattened disks
+//   standby/          on a backup: the newest version's files, kept current
+//                     incrementally (snapshots/standby.hpp), so a promotion
+//                     restores without rebuilding
 // After each checkpoint and restore, every WORK entry no current disk layer
 // lives in is removed, so WORK holds only what the running domain needs.
 //
@@ -24,6 +27,7 @@
 // ServiceAgent serializes them).
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -44,6 +48,7 @@ struct CheckpointOutcome {
 
 struct RestoreOutcome {
   snapshots::Version version;
+  bool from_standby = false;
   double rebuild_ms = 0, flatten_ms = 0, restore_ms = 0;
 };
 
@@ -66,9 +71,14 @@ class VmHost {
   CheckpointOutcome checkpoint(snapshots::Version v, std::optional<snapshots::Version> parent,
                                std::int64_t created_unix_ms, bool shorten_chain = true);
 
-  // Rebuilds version `v` from the store, flattens each disk and restores the
-  // domain from it, running. Throws when the domain is already running.
+  // Rebuilds version `v` from the store (or takes the standby when it holds
+  // `v`), flattens each disk and restores the domain from it, running.
+  // Throws when the domain is already running.
   RestoreOutcome restore(snapshots::Version v);
+
+  // Backup side: brings WORK/standby to version `v`. Returns the bytes written.
+  std::uint64_t prepare_standby(snapshots::Version v);
+  std::optional<snapshots::Version> standby_version() const;
 
   // Pulls the plug (destroy) when running. The definition and the store stay.
   void power_off();
@@ -85,6 +95,10 @@ class VmHost {
   std::string service_;
   std::string domain_;
   std::filesystem::path work_;
+  // What WORK/standby holds; empty while it is being changed or unknown.
+  // Guarded: status reads it from the loop thread.
+  mutable std::mutex standby_mutex_;
+  std::optional<snapshots::Manifest> standby_;
 };
 
 }  // namespace vmrep::agents

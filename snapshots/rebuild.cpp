@@ -36,11 +36,11 @@ class SparseWriter {
     buffer_.insert(buffer_.end(), data.begin(), data.end());
   }
 
-  // Flushes, sets the length (trailing holes), fsyncs.
-  void finish() {
+  // Flushes, sets the length (trailing holes), fsyncs when durable.
+  void finish(bool durable) {
     flush();
     if (::ftruncate(fd_, static_cast<off_t>(buffer_start_)) != 0) throw_errno("cannot set the size of", path_, errno);
-    detail::fsync_fd(fd_, path_);
+    if (durable) detail::fsync_fd(fd_, path_);
   }
 
  private:
@@ -70,7 +70,7 @@ std::string context(const Manifest& m, const FileEntry& f) {
 }
 
 void rebuild_file(const ChunkStore& chunks, const Manifest& m, const FileEntry& f, const fs::path& target, Bytes& plain,
-                  RebuildStats& stats) {
+                  RebuildStats& stats, bool durable) {
   fs::path temp;
   const detail::Fd fd = detail::create_temp_beside(target, temp);
   try {
@@ -96,7 +96,7 @@ void rebuild_file(const ChunkStore& chunks, const Manifest& m, const FileEntry& 
       throw SnapshotError("wrote " + std::to_string(total) + " bytes, the manifest says " + std::to_string(f.size()) +
                           context(m, f));
     }
-    out.finish();
+    out.finish(durable);
     if (::rename(temp.c_str(), target.c_str()) != 0) throw_errno("cannot rename into place", target.string(), errno);
     stats.bytes += total;
     ++stats.files;
@@ -108,7 +108,7 @@ void rebuild_file(const ChunkStore& chunks, const Manifest& m, const FileEntry& 
 
 }  // namespace
 
-RebuildStats rebuild(const ChunkStore& chunks, const Manifest& m, const fs::path& target_dir) {
+RebuildStats rebuild(const ChunkStore& chunks, const Manifest& m, const fs::path& target_dir, bool durable) {
   if (const auto problem = check_manifest(m)) {
     throw SnapshotError("rebuild of " + m.service + " " + to_string(m.version) + ": field " + problem->field + ": " +
                         problem->problem);
@@ -118,17 +118,18 @@ RebuildStats rebuild(const ChunkStore& chunks, const Manifest& m, const fs::path
   if (ec) throw SnapshotError("cannot create " + printable(target_dir.string(), 300) + ": " + ec.message());
   RebuildStats stats;
   Bytes plain;  // one chunk at a time; reused
-  for (const FileEntry& f : m.files) rebuild_file(chunks, m, f, target_dir / f.name, plain, stats);
-  detail::fsync_dir(target_dir);
+  for (const FileEntry& f : m.files) rebuild_file(chunks, m, f, target_dir / f.name, plain, stats, durable);
+  if (durable) detail::fsync_dir(target_dir);
   return stats;
 }
 
-RebuildStats rebuild_version(Store& store, std::string_view service, Version v, const fs::path& target_dir) {
+RebuildStats rebuild_version(Store& store, std::string_view service, Version v, const fs::path& target_dir,
+                             bool durable) {
   const Pin pin = store.pin(service, v);
   if (!store.has_version(service, v)) {
     throw SnapshotError("rebuild: version " + std::string(service) + " " + to_string(v) + " does not exist");
   }
-  return rebuild(store.chunks(), store.load(service, v), target_dir);
+  return rebuild(store.chunks(), store.load(service, v), target_dir, durable);
 }
 
 }  // namespace vmrep::snapshots

@@ -31,11 +31,15 @@ struct RebuildStats {
 
 // `target_dir` is created when missing. `m` must already be verified (it
 // came from Store::load or parse_manifest).
-RebuildStats rebuild(const ChunkStore& chunks, const Manifest& m, const std::filesystem::path& target_dir);
+// durable = false skips the fsyncs (the rename still makes each file appear
+// whole): for a restore that starts a VM from the files at once, where a crash
+// simply means restoring again.
+RebuildStats rebuild(const ChunkStore& chunks, const Manifest& m, const std::filesystem::path& target_dir,
+                     bool durable = true);
 
 // Pins the version for the duration, loads (verifies) its manifest and
 // rebuilds it.
 RebuildStats rebuild_version(Store& store, std::string_view service, Version v,
-                             const std::filesystem::path& target_dir);
+                             const std::filesystem::path& target_dir, bool durable = true);
 
 }  // namespace vmrep::snapshots
