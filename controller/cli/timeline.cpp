@@ -281,9 +281,15 @@ struct Entry {
 
 double rel(std::int64_t us, std::int64_t t0) { return static_cast<double>(us - t0) / 1e6; }
 
-// Spans before clipping (the first one starts at `from`) and the moments it entered serving.
+// The node's spans before clipping; the first one starts at `from`.
 void walk_node(const std::string& name, const std::vector<Event>& events, const Input& in, const std::string& service,
-               std::int64_t t0, double from, double end, NodeRow& row, std::vector<Entry>& entries) {
+               std::int64_t t0, double from, double end, NodeRow& row) {
+  // Every change of the service is checked, also those a kill makes moot.
+  for (const auto& e : events) {
+    if (e.service != service) continue;
+    if (e.kind == "state_changed") state_change(e);
+    if (e.kind == "role_changed") role_change(e);
+  }
   Walker w;
   // Before its first "started" the log may begin mid-run: the first change's
   // FROM is what it was until then.
@@ -327,7 +333,6 @@ void walk_node(const std::string& name, const std::vector<Event>& events, const 
     if (t >= end) return;
     spans.back().end = t;
     spans.push_back({t, end, d, w.why});
-    if (d == NodeState::serving) entries.push_back({t, name});
   };
   for (const auto& s : steps) {
     const double t = rel(s.us, t0);
@@ -511,15 +516,22 @@ Timeline build_timeline(const json& doc, const TimelineOptions& options) {
     for (std::size_t i = 0; i < in.faults.size(); ++i) from = std::min(from, t.faults[i].time);
     NodeRow row;
     row.name = name;
-    walk_node(name, events, in, t.service, t0, from, t.end, row, entries);
+    walk_node(name, events, in, t.service, t0, from, t.end, row);
+    // Instants (a state left and re-entered at the same time) are no spans.
+    std::vector<Span> merged;
+    for (auto& s : row.spans) {
+      if (s.end <= s.start) continue;
+      if (!merged.empty() && merged.back().state == s.state) merged.back().end = s.end;
+      else merged.push_back(std::move(s));
+    }
+    for (std::size_t k = 0; k < merged.size(); ++k)
+      if (merged[k].state == NodeState::serving && k > 0) entries.push_back({merged[k].start, name});
     // Clip to the chart.
     std::vector<Span> clipped;
-    for (auto s : row.spans) {
+    for (auto s : merged) {
       s.start = std::max(s.start, t.start);
       s.end = std::min(s.end, t.end);
-      if (s.end <= s.start) continue;
-      if (!clipped.empty() && clipped.back().state == s.state) clipped.back().end = s.end;
-      else clipped.push_back(std::move(s));
+      if (s.end > s.start) clipped.push_back(std::move(s));
     }
     row.spans = std::move(clipped);
     t.nodes.push_back(std::move(row));

@@ -189,6 +189,33 @@ std::vector<Ev> backup_from(double at) {
   return {{at, "", "started", "vmrepd"}, {at + 0.1, "board", "role_changed", "electing -> backup"}};
 }
 
+TEST(TimelineSpans, ContiguousAndNeverEmpty) {
+  // A state left and re-entered at the same instant is no span and no entry into serving.
+  auto h1 = serving_from(1);
+  h1.push_back({3, "board", "state_changed", "serving -> restoring: reloading"});
+  h1.push_back({3, "board", "state_changed", "restoring -> serving: reloaded"});
+  std::vector<Timeline> all{build_timeline(fixture()), build_timeline(fixture(), {"", "3"}),
+                            build_timeline(scenario({{"h1", h1}, {"h2", backup_from(1)}}, {{2, "partition h1|h2"}}))};
+  for (const Timeline& t : all)
+    for (const auto& row : t.nodes) {
+      ASSERT_FALSE(row.spans.empty()) << row.name;
+      EXPECT_DOUBLE_EQ(row.spans.front().start, t.start) << row.name;
+      EXPECT_DOUBLE_EQ(row.spans.back().end, t.end) << row.name;
+      for (std::size_t i = 0; i < row.spans.size(); ++i) {
+        EXPECT_LT(row.spans[i].start, row.spans[i].end) << row.name << " span " << i;
+        if (i > 0) {
+          EXPECT_DOUBLE_EQ(row.spans[i].start, row.spans[i - 1].end) << row.name << " span " << i;
+          EXPECT_NE(row.spans[i].state, row.spans[i - 1].state) << row.name << " span " << i;
+        }
+      }
+    }
+  const Timeline& t = all.back();
+  EXPECT_EQ(t.nodes[0].spans.back().state, NodeState::serving);
+  EXPECT_NEAR(t.nodes[0].spans.back().start, 1.2, 1e-9);
+  // h1 served through the partition: nothing entered serving after it.
+  EXPECT_EQ(t.recoveries[0].outcome, Recovery::Outcome::no_outage);
+}
+
 TEST(TimelineRecovery, NobodyServesAfterwardsIsNotRecovered) {
   const Timeline t = build_timeline(scenario({{"h1", serving_from(1)}, {"h2", backup_from(1)}}, {{5, "kill h1"}}));
   ASSERT_EQ(t.recoveries.size(), 1u);
