@@ -213,6 +213,7 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
   }
   if (!newest_ || v > *newest_) newest_ = v;
   versions_[v] = bytes;
+  broadcast_inventory();  // the others know at once what this host holds
   spdlog::debug("{}: holds {} from {}", label(), to_string(v), name_of(from));
   // Keep the standby files at the newest version, so a promotion restores
   // without rebuilding. Skipped when busy: the next version catches up.
@@ -291,6 +292,9 @@ void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) 
     if (view.versions.size() == versions_max) break;
     view.versions.push_back(from_wire(v));
   }
+  // A promotion waiting for the survivors' answers goes on at the last one,
+  // not at the next tick.
+  if (state_ == ServiceState::restoring && promotion_ && !vm_busy_) promotion_step();
 }
 
 void ServiceAgent::send_inventory(std::uint32_t to) {
