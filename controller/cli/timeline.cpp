@@ -777,8 +777,8 @@ std::string render_timeline_svg(const Timeline& t) {
         if (cuts[k] - cuts[k - 1] > b - a) a = cuts[k - 1], b = cuts[k];
       if (b - a < text_width(name) + 6) a = x0, b = x1;
       if (w >= text_width(name) + 4)
-        o << "<text x=\"" << px((a + b) / 2) << "\" y=\"" << px(y + row_h / 2 + 4) << "\" text-anchor=\"middle\" fill=\""
-          << c.text << "\">" << xml_escape(name) << "</text>\n";
+        o << "<text x=\"" << px((a + b) / 2) << "\" y=\"" << px(y + row_h / 2 + 4)
+          << "\" text-anchor=\"middle\" fill=\"" << c.text << "\">" << xml_escape(name) << "</text>\n";
     }
     o << "<rect x=\"" << px(left) << "\" y=\"" << px(y) << "\" width=\"" << px(plot) << "\" height=\"" << px(row_h)
       << "\" fill=\"none\" stroke=\"#666666\" stroke-width=\"0.5\"/>\n";
@@ -856,8 +856,8 @@ std::string render_timeline_svg(const Timeline& t) {
     const Colour c = colour(s);
     o << "<rect x=\"" << px(lx) << "\" y=\"" << px(legend_y - 10) << "\" width=\"12\" height=\"12\" fill=\"" << c.fill
       << "\" stroke=\"#666666\" stroke-width=\"0.5\"/>\n";
-    o << "<text x=\"" << px(lx + 6) << "\" y=\"" << px(legend_y - 1) << "\" text-anchor=\"middle\" font-size=\"9\" fill=\""
-      << c.text << "\">" << state_letter(s) << "</text>\n";
+    o << "<text x=\"" << px(lx + 6) << "\" y=\"" << px(legend_y - 1)
+      << "\" text-anchor=\"middle\" font-size=\"9\" fill=\"" << c.text << "\">" << state_letter(s) << "</text>\n";
     o << "<text x=\"" << px(lx + 16) << "\" y=\"" << px(legend_y) << "\">" << state_name(s) << "</text>\n";
     lx += 16 + text_width(state_name(s)) + 14;
   }
@@ -913,7 +913,8 @@ std::string render_timeline_text(const Timeline& t, int width) {
     for (int i = 0; i < width; ++i) {
       const double mid = t.start + (i + 0.5) * col;
       while (k < row.spans.size() && row.spans[k].end <= mid) ++k;
-      if (k < row.spans.size() && row.spans[k].start <= mid) bar[static_cast<std::size_t>(i)] = state_letter(row.spans[k].state);
+      if (k < row.spans.size() && row.spans[k].start <= mid)
+        bar[static_cast<std::size_t>(i)] = state_letter(row.spans[k].state);
     }
     o << row.name << std::string(name_w - row.name.size() + 2, ' ') << "|" << bar << "|\n";
   }
@@ -937,7 +938,8 @@ std::string render_timeline_text(const Timeline& t, int width) {
 
   o << "\n";
   std::string legend;
-  for (NodeState s : kAllStates) legend += std::string(legend.empty() ? "" : "  ") + state_letter(s) + " " + state_name(s);
+  for (NodeState s : kAllStates)
+    legend += std::string(legend.empty() ? "" : "  ") + state_letter(s) + " " + state_name(s);
   o << legend << "\n";
 
   if (t.faults.empty()) {

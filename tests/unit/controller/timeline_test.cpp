@@ -9,18 +9,17 @@
 // back as a backup. It also carries events that must not count: the cluster
 // election's role changes (service ""), another service's state change,
 // "link_up", "committed", "suspected", "trusted".
+#include "controller/cli/timeline.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include "controller/cli/timeline.hpp"
 
 namespace vmrep::cli {
 namespace {
@@ -39,7 +38,8 @@ struct Expected {
 };
 
 void expect_spans(const NodeRow& row, const std::vector<Expected>& want) {
-  ASSERT_EQ(row.spans.size(), want.size()) << row.name << ": " << timeline_json(Timeline{"", "", "", 0, 0, {row}, {}, {}}).dump();
+  ASSERT_EQ(row.spans.size(), want.size())
+      << row.name << ": " << timeline_json(Timeline{"", "", "", 0, 0, {row}, {}, {}}).dump();
   for (std::size_t i = 0; i < want.size(); ++i) {
     SCOPED_TRACE(row.name + " span " + std::to_string(i));
     EXPECT_EQ(row.spans[i].state, want[i].state) << state_name(row.spans[i].state);
@@ -167,12 +167,14 @@ std::string iso(double secs) {
 
 json scenario(const std::vector<std::pair<std::string, std::vector<Ev>>>& nodes,
               const std::vector<std::pair<double, std::string>>& faults) {
-  json j{{"scenario", "test"}, {"service", "board"}, {"t0", iso(0)}, {"nodes", json::object()}, {"faults", json::array()}};
+  json j{
+      {"scenario", "test"}, {"service", "board"}, {"t0", iso(0)}, {"nodes", json::object()}, {"faults", json::array()}};
   for (const auto& [name, evs] : nodes) {
     json list = json::array();
     int seq = 1;
     for (const auto& e : evs)
-      list.push_back({{"seq", seq++}, {"time", iso(e.at)}, {"service", e.service}, {"kind", e.kind}, {"detail", e.detail}});
+      list.push_back(
+          {{"seq", seq++}, {"time", iso(e.at)}, {"service", e.service}, {"kind", e.kind}, {"detail", e.detail}});
     j["nodes"][name] = list;
   }
   for (const auto& [at, label] : faults) j["faults"].push_back({{"time", iso(at)}, {"label", label}});
@@ -255,8 +257,8 @@ TEST(TimelineRecovery, PartitionRecoversWhenTheMajorityElectsANewPrimary) {
 TEST(TimelineSpans, KillNamingSeveralNodesAndDaemonStopping) {
   auto h3 = backup_from(1);
   h3.push_back({6, "", "stopping", "SIGTERM"});
-  const Timeline t = build_timeline(scenario({{"h1", serving_from(1)}, {"h2", backup_from(1)}, {"h3", h3}},
-                                             {{4, "kill h1, h2"}}));
+  const Timeline t =
+      build_timeline(scenario({{"h1", serving_from(1)}, {"h2", backup_from(1)}, {"h3", h3}}, {{4, "kill h1, h2"}}));
   EXPECT_EQ(t.faults[0].nodes, (std::vector<std::string>{"h1", "h2"}));
   EXPECT_EQ(t.nodes[0].spans.back().state, NodeState::down);
   EXPECT_NEAR(t.nodes[0].spans.back().start, 4, 1e-9);
@@ -280,7 +282,8 @@ TEST(TimelineSpans, EventsOfAKilledNodeCountOnlyFromItsNextStart) {
 TEST(TimelineSpans, LogThatStartsMidRunTakesTheFirstChangesFromState) {
   // No "started": before the first change it was what that change left.
   const Timeline t = build_timeline(scenario(
-      {{"h1", {{2, "board", "role_changed", "primary -> electing"}, {3, "board", "state_changed", "serving -> failed: x"}}}},
+      {{"h1",
+        {{2, "board", "role_changed", "primary -> electing"}, {3, "board", "state_changed", "serving -> failed: x"}}}},
       {}));
   ASSERT_EQ(t.nodes[0].spans.size(), 3u);
   EXPECT_EQ(t.nodes[0].spans[0].state, NodeState::down);
@@ -289,8 +292,8 @@ TEST(TimelineSpans, LogThatStartsMidRunTakesTheFirstChangesFromState) {
 }
 
 TEST(TimelineSpans, NodesSortByNameWithNumbersInOrder) {
-  const Timeline t = build_timeline(
-      scenario({{"h10", backup_from(1)}, {"h2", backup_from(1)}, {"h1", serving_from(1)}}, {}));
+  const Timeline t =
+      build_timeline(scenario({{"h10", backup_from(1)}, {"h2", backup_from(1)}, {"h1", serving_from(1)}}, {}));
   ASSERT_EQ(t.nodes.size(), 3u);
   EXPECT_EQ(t.nodes[0].name, "h1");
   EXPECT_EQ(t.nodes[1].name, "h2");
@@ -318,7 +321,10 @@ TEST(TimelineSpans, ServiceFromOptionOrTheOnlyOneNamed) {
 TEST(TimelineSvg, OneRowPerNodeFaultLinesAndRecoveryLabel) {
   const Timeline t = build_timeline(fixture());
   const std::string svg = render_timeline_svg(t);
-  EXPECT_EQ(svg.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\"", 0), 0u);
+  EXPECT_EQ(
+      svg.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\"",
+                0),
+      0u);
   expect_balanced_xml(svg);
   EXPECT_EQ(count(svg, "<g class=\"node\""), 3u);
   const auto h1 = svg.find(">h1</text>"), h2 = svg.find(">h2</text>"), h3 = svg.find(">h3</text>");
@@ -417,9 +423,9 @@ TEST(TimelineTime, Rfc3339) {
   EXPECT_EQ(parse_rfc3339("2026-11-29T19:33:05.000Z"), parse_rfc3339("2026-11-29T20:33:05+01:00"));
   EXPECT_EQ(parse_rfc3339("2026-11-29t19:33:05.1234567z"), *parse_rfc3339("2026-11-29T19:33:05Z") + 123456);
   EXPECT_EQ(*parse_rfc3339("2024-03-01T00:00:00Z") - *parse_rfc3339("2024-02-28T00:00:00Z"), 2LL * 86400 * 1000000);
-  for (const char* bad : {"", "yesterday", "2026-11-29", "2026-11-29T19:33:05", "2026-02-30T00:00:00Z",
-                          "2026-11-29T24:00:00Z", "2026-11-29T19:33:05.Z", "2026-11-29T19:33:05Zjunk",
-                          "2026-11-29T19:33:05+0100", "1764444785"})
+  for (const char* bad :
+       {"", "yesterday", "2026-11-29", "2026-11-29T19:33:05", "2026-02-30T00:00:00Z", "2026-11-29T24:00:00Z",
+        "2026-11-29T19:33:05.Z", "2026-11-29T19:33:05Zjunk", "2026-11-29T19:33:05+0100", "1764444785"})
     EXPECT_FALSE(parse_rfc3339(bad)) << bad;
 }
 
@@ -468,8 +474,7 @@ TEST(TimelineErrors, NameTheField) {
   doc["t0"] = "soon";
   EXPECT_EQ(error_of(doc), "t0: not an RFC 3339 time");
   EXPECT_EQ(error_of(json::array()), "top level: not a JSON object but array");
-  EXPECT_EQ(error_of(fixture(), {"", "later"}),
-            "--until: 'later' is neither seconds after t0 nor an RFC 3339 time");
+  EXPECT_EQ(error_of(fixture(), {"", "later"}), "--until: 'later' is neither seconds after t0 nor an RFC 3339 time");
   EXPECT_EQ(error_of(fixture(), {"", "-3"}).rfind("--until: '-3' is not after t0", 0), 0u);
   doc = fixture();
   doc.erase("service");
@@ -487,7 +492,8 @@ std::string load_error(const std::string& file) {
 
 TEST(TimelineErrors, FileErrorsAreOneLineNamingTheFile) {
   const std::string dir = testing::TempDir();
-  EXPECT_EQ(load_error(dir + "/no-such-timeline.json"), dir + "/no-such-timeline.json: cannot read: No such file or directory");
+  EXPECT_EQ(load_error(dir + "/no-such-timeline.json"),
+            dir + "/no-such-timeline.json: cannot read: No such file or directory");
 
   const std::string broken = dir + "/timeline-broken.json";
   std::ofstream(broken) << "{\"nodes\": {\"h1\": [}";
