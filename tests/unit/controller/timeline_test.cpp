@@ -9,17 +9,18 @@
 // back as a backup. It also carries events that must not count: the cluster
 // election's role changes (service ""), another service's state change,
 // "link_up", "committed", "suspected", "trusted".
-#include "controller/cli/timeline.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "controller/cli/timeline.hpp"
 
 namespace vmrep::cli {
 namespace {
