@@ -23,6 +23,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -107,8 +108,14 @@ class ServiceAgent {
     std::chrono::steady_clock::time_point t_start, t_fetched;
     std::chrono::system_clock::time_point wall_start;
   };
+  // Written by the pusher's transfer threads, read by status() on the loop.
+  struct PushProgressCell {
+    std::atomic<std::uint64_t> bytes_done{0}, bytes_total{0}, chunks_done{0}, chunks_total{0};
+  };
   struct PushState {
     bool in_flight = false;
+    std::optional<snapshots::Version> in_flight_version;
+    std::shared_ptr<PushProgressCell> progress = std::make_shared<PushProgressCell>();
     std::optional<snapshots::Version> last_ok;
     std::uint64_t bytes_sent = 0, pushes = 0, failures = 0;
     std::string last_error;

@@ -86,10 +86,18 @@ void ServiceAgent::checkpoint_done(const CheckpointOutcome& out) {
 void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
   PushState& ps = pushes_[peer];
   ps.in_flight = true;
+  ps.in_flight_version = v;
+  ps.progress = std::make_shared<PushProgressCell>();
   const PeerTarget target = config_.peers.at(peer);
   transport::sftp::PushOptions options;
   options.remote_root = target.remote_root;
   options.parallel_sessions = 2;
+  options.progress = [cell = ps.progress](const transport::sftp::PushProgress& p) {
+    cell->bytes_done = p.bytes_done;
+    cell->bytes_total = p.bytes_total;
+    cell->chunks_done = p.chunks_done;
+    cell->chunks_total = p.chunks_total;
+  };
   const std::string service = config_.service.name;
   job<transport::sftp::PushStats>(
       [this, target, options, service, v] {

@@ -40,6 +40,14 @@ nlohmann::json ServiceAgent::status() const {
       n["push_failures"] = it->second.failures;
       n["bytes_shipped"] = it->second.bytes_sent;
       n["push_in_flight"] = it->second.in_flight;
+      if (it->second.in_flight && it->second.in_flight_version) {
+        const PushProgressCell& c = *it->second.progress;
+        n["push_progress"] = {{"version", to_string(*it->second.in_flight_version)},
+                              {"bytes_done", c.bytes_done.load()},
+                              {"bytes_total", c.bytes_total.load()},
+                              {"chunks_done", c.chunks_done.load()},
+                              {"chunks_total", c.chunks_total.load()}};
+      }
       n["last_acked"] = version_json(it->second.last_ok);
       if (!it->second.last_error.empty()) n["last_error"] = it->second.last_error;
     }
