@@ -135,6 +135,7 @@ void ServiceAgent::follow_election() {
 }
 
 void ServiceAgent::begin_promotion() {
+  last_failover_ = nlohmann::json();
   Promotion p;
   p.started_tick = p.query_tick = now_tick_;
   p.t_start = std::chrono::steady_clock::now();
@@ -282,7 +283,6 @@ void ServiceAgent::became_serving(const std::string& how) {
     const auto fetched = p.t_fetched.time_since_epoch().count() ? p.t_fetched : p.t_start;
     last_failover_["fetch_ms"] = ms_between(p.t_start, fetched);
     last_failover_["to_serving_ms"] = ms_between(p.t_start, now);
-    if (p.pull_from) last_failover_["fetched_from"] = name_of(p.pull_from);
   }
   promotion_.reset();
   next_checkpoint_tick_ = now_tick_ + 1;  // a first version at once: backups hold nothing of this term yet

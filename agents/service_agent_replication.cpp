@@ -235,6 +235,7 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
                        });
   }
   if (promotion_ && promotion_->pull_from == from && promotion_->target == v && state_ == ServiceState::restoring) {
+    last_failover_["fetched_from"] = name_of(from);
     promotion_->pull_from = 0;
     promotion_->t_fetched = std::chrono::steady_clock::now();
     run_promote_hooks_then([this] { finish_promotion_restore(); });
