@@ -1,5 +1,6 @@
 // The controller's views for the control API: /v1/status, /v1/events, /metrics.
 #include <map>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -10,18 +11,24 @@
 namespace vmrep::controller {
 namespace {
 
-std::uint64_t query_number(const std::string& query, const std::string& key, std::uint64_t fallback) {
+// The value of `key` in a query string ("a=1&b=x"), the first one given.
+std::optional<std::string> query_text(const std::string& query, const std::string& key) {
   std::istringstream in(query);
   for (std::string kv; std::getline(in, kv, '&');) {
     auto eq = kv.find('=');
-    if (eq == std::string::npos || kv.substr(0, eq) != key) continue;
-    try {
-      return std::stoull(kv.substr(eq + 1));
-    } catch (const std::exception&) {
-      return fallback;
-    }
+    if (eq != std::string::npos && kv.substr(0, eq) == key) return kv.substr(eq + 1);
   }
-  return fallback;
+  return std::nullopt;
+}
+
+std::uint64_t query_number(const std::string& query, const std::string& key, std::uint64_t fallback) {
+  const auto text = query_text(query, key);
+  if (!text) return fallback;
+  try {
+    return std::stoull(*text);
+  } catch (const std::exception&) {
+    return fallback;
+  }
 }
 
 std::string label_escape(const std::string& s) {
@@ -169,10 +176,7 @@ void Controller::register_endpoints() {
                 });
   control_->add("/v1/snapshots", "?service=NAME: every node's versions of the service, sizes, bytes shipped",
                 [this](const std::string& q) {
-                  std::string name;
-                  std::istringstream in(q);
-                  for (std::string kv; std::getline(in, kv, '&');)
-                    if (kv.rfind("service=", 0) == 0) name = kv.substr(8);
+                  const std::string name = query_text(q, "service").value_or("");
                   for (std::size_t i = 0; i < services_.size(); ++i)
                     if (config_.services[i].name == name)
                       return Reply{200, "application/json", services_[i]->snapshots().dump(2) + "\n"};
@@ -183,12 +187,8 @@ void Controller::register_endpoints() {
                 });
   control_->add_action("/v1/switchover", "?service=NAME&to=NODE: planned move of the service to NODE (run on its primary)",
                        [this](const std::string& q) {
-                         std::string name, to;
-                         std::istringstream in(q);
-                         for (std::string kv; std::getline(in, kv, '&');) {
-                           if (kv.rfind("service=", 0) == 0) name = kv.substr(8);
-                           if (kv.rfind("to=", 0) == 0) to = kv.substr(3);
-                         }
+                         const std::string name = query_text(q, "service").value_or("");
+                         const std::string to = query_text(q, "to").value_or("");
                          for (std::size_t i = 0; i < services_.size(); ++i) {
                            if (config_.services[i].name != name) continue;
                            std::string refused = services_[i]->start_switchover(to);
