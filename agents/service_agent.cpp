@@ -273,8 +273,7 @@ void ServiceAgent::finish_promotion_restore() {
 
 void ServiceAgent::became_serving(const std::string& how) {
   const auto now = std::chrono::steady_clock::now();
-  const std::optional<snapshots::Version> known = highest_known();
-  term_ = std::max<std::uint64_t>(election_.node().key().epoch, known ? known->term + 1 : 1);
+  term_ = fresh_term();
   seq_ = 0;
   if (promotion_) {
     Promotion& p = *promotion_;

@@ -166,6 +166,7 @@ class ServiceAgent {
   void send_inventory(std::uint32_t to);
   void maybe_housekeep();
   std::optional<snapshots::Version> highest_known() const;
+  std::uint64_t fresh_term() const;
 
   void send(std::uint32_t to, wire::Replica m) {
     m.set_instance(config_.instance);

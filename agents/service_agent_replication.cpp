@@ -34,6 +34,13 @@ std::optional<Version> ServiceAgent::highest_known() const {
   return best;
 }
 
+// A term that orders after every version known here: the election's epoch,
+// but above the highest term any host holds.
+std::uint64_t ServiceAgent::fresh_term() const {
+  const std::optional<Version> known = highest_known();
+  return std::max<std::uint64_t>(election_.node().key().epoch, known ? known->term + 1 : 1);
+}
+
 void ServiceAgent::maybe_checkpoint() {
   if (vm_busy_ || now_tick_ < next_checkpoint_tick_) return;
   next_checkpoint_tick_ =
@@ -42,7 +49,7 @@ void ServiceAgent::maybe_checkpoint() {
   // served meanwhile): ours must order after it, or a later failover would
   // take that side branch for the newest.
   if (auto known = highest_known(); known && known->term >= term_ && !(known->term == term_ && known->seq <= seq_)) {
-    term_ = std::max<std::uint64_t>(election_.node().key().epoch, known->term + 1);
+    term_ = fresh_term();
     seq_ = 0;
   }
   const Version v{term_, ++seq_};
