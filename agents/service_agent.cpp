@@ -155,6 +155,7 @@ void ServiceAgent::begin_promotion() {
 // answers, then fetch (if needed) and restore.
 void ServiceAgent::promotion_step() {
   Promotion& p = *promotion_;
+  if (p.handing_to != 0) return handover_step();
   if (!p.target && p.pull_from == 0) {
     bool all_answered = true;
     for (const auto& [id, view] : peers_)
@@ -164,7 +165,9 @@ void ServiceAgent::promotion_step() {
     choose_source();
     return;
   }
-  if (p.pull_from != 0 && now_tick_ >= p.pull_deadline_tick) {
+  // A holder that cannot push says so at once (PullRefused); this deadline
+  // covers one that died or went silent meanwhile.
+  if (p.pull_from != 0 && (now_tick_ >= p.pull_deadline_tick || suspected(p.pull_from))) {
     spdlog::warn("{}: no push of {} from {} in time; trying the next holder", label(), to_string(*p.target),
                  name_of(p.pull_from));
     p.pulls_tried.insert(p.pull_from);
@@ -174,8 +177,52 @@ void ServiceAgent::promotion_step() {
   }
 }
 
+// While the election hands the service over to a host holding a newer
+// version: this host stops being primary when that one is decided (and
+// follow_election() steps down); if it is not decided in time, or goes
+// silent, this host chooses again without it.
+void ServiceAgent::handover_step() {
+  Promotion& p = *promotion_;
+  if (now_tick_ < p.handover_deadline_tick && !suspected(p.handing_to)) return;
+  spdlog::warn("{}: {} was not decided primary in time; choosing again", label(), name_of(p.handing_to));
+  election_.cancel_hand_over();
+  p.handovers_tried.insert(p.handing_to);
+  p.handing_to = 0;
+  p.target.reset();
+  choose_source();
+}
+
+// A live host holds a newer version than any we can fetch (its pull was
+// refused): hand the service to it. True when a hand-over started.
+bool ServiceAgent::hand_over_to_holder() {
+  Promotion& p = *promotion_;
+  std::optional<snapshots::Version> reachable = newest_;
+  for (const auto& [id, view] : peers_)
+    if (!suspected(id) && !p.pulls_tried.count(id) && view.newest && (!reachable || *view.newest > *reachable))
+      reachable = view.newest;
+  std::uint32_t keeper = 0;
+  std::optional<snapshots::Version> kept = reachable;
+  for (std::uint32_t id : p.pulls_tried) {
+    const PeerView& view = peers_.at(id);
+    if (suspected(id) || p.handovers_tried.count(id) || !view.newest) continue;
+    if (!kept || *view.newest > *kept) {
+      kept = view.newest;
+      keeper = id;
+    }
+  }
+  if (keeper == 0) return false;
+  p.handing_to = keeper;
+  p.handover_deadline_tick = now_tick_ + std::max<std::uint64_t>(20'000 / config_.tick_ms, 10);
+  election_.hand_over(keeper);
+  events_.record(config_.service.name, "handing_over",
+                 "to " + name_of(keeper) + ", which holds " + to_string(*kept) + " and cannot send it here");
+  set_state(ServiceState::restoring, "handing over to " + name_of(keeper) + ", which holds " + to_string(*kept));
+  return true;
+}
+
 void ServiceAgent::choose_source() {
   Promotion& p = *promotion_;
+  if (hand_over_to_holder()) return;
   // Newest among the survivors: ours, and every peer we trust that answered.
   std::optional<snapshots::Version> best = newest_;
   std::uint32_t holder = 0;
@@ -186,10 +233,17 @@ void ServiceAgent::choose_source() {
       holder = id;
     }
   }
+  // A committed version is one min_acks backups acknowledged; serving an
+  // older one loses what clients were told was safe. Availability mode
+  // serves anyway and says so; quorum mode waits for a holder to return.
+  std::string lost;
+  if (const auto committed = known_committed(); committed && (!best || *best < *committed))
+    lost = "committed version " + to_string(*committed) + " (held by " + holders_of(*committed) +
+           ") cannot be fetched; the newest reachable is " + (best ? to_string(*best) : std::string("none"));
   p.target = best;
   vm_busy_ = true;
   job<int>([this] { return host_.running() ? 1 : (host_.startable() ? 2 : 0); },
-           [this, holder](int vm, const std::string& error) {
+           [this, holder, lost](int vm, const std::string& error) {
              vm_busy_ = false;
              if (!promotion_ || state_ != ServiceState::restoring) return;
              Promotion& p = *promotion_;
@@ -200,6 +254,12 @@ void ServiceAgent::choose_source() {
                p.target.reset();
                run_promote_hooks_then([this] { became_serving("the VM was already running here"); });
                return;
+             }
+             if (!lost.empty()) {
+               if (config_.service.mode == config::Mode::quorum)
+                 return fail(lost + "; mode quorum serves no older version: bring a holder back");
+               spdlog::error("{}: {}; serving it (mode availability)", label(), lost);
+               events_.record(config_.service.name, "committed_version_lost", lost);
              }
              if (!p.target) {
                if (vm == 2) {

@@ -105,6 +105,11 @@ class ServiceAgent {
     std::uint32_t pull_from = 0;                // 0: the version is here
     std::uint64_t pull_deadline_tick = 0;
     std::set<std::uint32_t> pulls_tried;
+    // A live host holds a newer version we could not fetch: it serves
+    // instead (the election hands over to it) rather than we an older one.
+    std::uint32_t handing_to = 0;
+    std::uint64_t handover_deadline_tick = 0;
+    std::set<std::uint32_t> handovers_tried;
     std::chrono::steady_clock::time_point t_start, t_fetched;
     std::chrono::system_clock::time_point wall_start;
   };
@@ -117,6 +122,10 @@ class ServiceAgent {
     std::optional<snapshots::Version> in_flight_version;
     std::shared_ptr<PushProgressCell> progress = std::make_shared<PushProgressCell>();
     std::optional<snapshots::Version> last_ok;
+    // Pushed when the push in flight ends (a switchover's final version, a
+    // pull that came while busy); answer_pull: refuse the pull on failure.
+    std::optional<snapshots::Version> queued;
+    bool queued_pull = false;
     std::uint64_t bytes_sent = 0, pushes = 0, failures = 0;
     std::string last_error;
   };
@@ -140,6 +149,8 @@ class ServiceAgent {
   void begin_promotion();
   void promotion_step();
   void choose_source();
+  bool hand_over_to_holder();
+  void handover_step();
   void finish_promotion_restore();
   void run_promote_hooks_then(std::function<void()> next);
   void became_serving(const std::string& how);
@@ -161,6 +172,12 @@ class ServiceAgent {
   void accept_next();
   void accepted(std::uint32_t from, snapshots::Version v, const std::string& problem, std::uint64_t bytes);
   void on_pull(std::uint32_t from, snapshots::Version v);
+  void refuse_pull(std::uint32_t to, snapshots::Version v, const std::string& why);
+  void on_pull_refused(std::uint32_t from, const wire::PullRefused& r);
+  // The newest version any host (alive or not) reported committed, and who
+  // reported holding it.
+  std::optional<snapshots::Version> known_committed() const;
+  std::string holders_of(snapshots::Version v) const;
   void on_inventory(std::uint32_t from, const wire::Inventory& inv);
   void broadcast_inventory();
   void send_inventory(std::uint32_t to);

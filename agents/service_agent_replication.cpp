@@ -115,25 +115,29 @@ void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
         PushState& ps = pushes_[peer];
         ps.in_flight = false;
         ++ps.pushes;
-        // A switchover's final version waits for no checkpoint: send it now.
-        if (switchover_ && switchover_->to == peer && switchover_->phase == "pushing" && switchover_->version &&
-            *switchover_->version != v)
-          push_to(peer, *switchover_->version, false);
         if (!error.empty()) {
           ++ps.failures;
           ps.last_error = error;
           spdlog::warn("{}: push {} to {} failed: {}", label(), to_string(v), name_of(peer), error);
-          return;
+          if (answer_pull) refuse_pull(peer, v, "push failed: " + error);
+        } else {
+          ps.bytes_sent += stats.bytes_sent();
+          shipped_bytes_[v] += stats.bytes_sent();
+          while (shipped_bytes_.size() > versions_max) shipped_bytes_.erase(shipped_bytes_.begin());
+          ps.last_error.clear();
+          spdlog::info("{}: pushed {} to {}: {} of {} chunks sent, {} bytes{}", label(), to_string(v), name_of(peer),
+                       stats.chunks_sent, stats.chunks_referenced, stats.bytes_sent(), answer_pull ? " (pull)" : "");
+          wire::Replica m;
+          to_wire(v, m.mutable_pushed());
+          send(peer, m);
         }
-        ps.bytes_sent += stats.bytes_sent();
-        shipped_bytes_[v] += stats.bytes_sent();
-        while (shipped_bytes_.size() > versions_max) shipped_bytes_.erase(shipped_bytes_.begin());
-        ps.last_error.clear();
-        spdlog::info("{}: pushed {} to {}: {} of {} chunks sent, {} bytes{}", label(), to_string(v), name_of(peer),
-                     stats.chunks_sent, stats.chunks_referenced, stats.bytes_sent(), answer_pull ? " (pull)" : "");
-        wire::Replica m;
-        to_wire(v, m.mutable_pushed());
-        send(peer, m);
+        if (ps.queued) {
+          const Version next = *ps.queued;
+          const bool pull = ps.queued_pull;
+          ps.queued.reset();
+          ps.queued_pull = false;
+          if (next != v || !error.empty()) push_to(peer, next, pull);
+        }
       });
 }
 
@@ -157,6 +161,7 @@ void ServiceAgent::on_message(std::uint32_t from, const wire::Replica& m) {
     case wire::Replica::kInventory: on_inventory(from, m.inventory()); break;
     case wire::Replica::kQuery: send_inventory(from); break;
     case wire::Replica::kPull: on_pull(from, from_wire(m.pull())); break;
+    case wire::Replica::kPullRefused: on_pull_refused(from, m.pull_refused()); break;
     case wire::Replica::BODY_NOT_SET: spdlog::warn("{}: peer {}: replica frame without a body", label(), name_of(from)); break;
   }
 }
@@ -286,11 +291,52 @@ void ServiceAgent::commit(Version v) {
 void ServiceAgent::on_pull(std::uint32_t from, Version v) {
   if (!store_.has_version(config_.service.name, v)) {
     spdlog::warn("{}: {} asked for {}, which is not here", label(), name_of(from), to_string(v));
-    return;
+    return refuse_pull(from, v, "not held by " + name_of(config_.self));
   }
-  if (pushes_[from].in_flight) return;  // the asker times out and asks again or elsewhere
   spdlog::info("{}: {} pulls {}", label(), name_of(from), to_string(v));
-  push_to(from, v, true);
+  PushState& ps = pushes_[from];
+  if (!ps.in_flight) return push_to(from, v, true);
+  ps.queued = v;
+  ps.queued_pull = true;
+}
+
+void ServiceAgent::refuse_pull(std::uint32_t to, Version v, const std::string& why) {
+  wire::Replica m;
+  to_wire(v, m.mutable_pull_refused()->mutable_version());
+  m.mutable_pull_refused()->set_error(why.substr(0, 300));
+  send(to, m);
+}
+
+void ServiceAgent::on_pull_refused(std::uint32_t from, const wire::PullRefused& r) {
+  const Version v = from_wire(r.version());
+  if (!promotion_ || state_ != ServiceState::restoring || promotion_->pull_from != from || promotion_->target != v)
+    return;
+  std::string why = r.error().substr(0, 300);
+  for (char& c : why)
+    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+  spdlog::warn("{}: {} cannot send {}: {}", label(), name_of(from), to_string(v), why);
+  events_.record(config_.service.name, "pull_refused", name_of(from) + " cannot send " + to_string(v) + ": " + why);
+  Promotion& p = *promotion_;
+  p.pulls_tried.insert(from);
+  p.pull_from = 0;
+  p.target.reset();
+  if (!vm_busy_) choose_source();
+}
+
+std::optional<Version> ServiceAgent::known_committed() const {
+  std::optional<Version> best = committed_;
+  for (const auto& [id, view] : peers_)
+    if (view.committed && (!best || *view.committed > *best)) best = view.committed;
+  return best;
+}
+
+std::string ServiceAgent::holders_of(Version v) const {
+  std::string out;
+  if (versions_.count(v)) out = name_of(config_.self);
+  for (const auto& [id, view] : peers_)
+    if (std::find(view.versions.begin(), view.versions.end(), v) != view.versions.end())
+      out += (out.empty() ? "" : ", ") + name_of(id) + (suspected(id) ? " (unreachable)" : "");
+  return out.empty() ? "no host known" : out;
 }
 
 void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) {

@@ -90,7 +90,8 @@ void ServiceAgent::switchover_checkpointed(const CheckpointOutcome& out) {
   s.phase = "pushing";
   s.deadline_tick = now_tick_ + phase_timeout_ms / config_.tick_ms;
   // checkpoint_done() pushed it to every idle backup; a target still busy
-  // with an older push gets it when that push ends (push_to's completion).
+  // with an older push gets it when that push ends.
+  if (pushes_[s.to].in_flight) pushes_[s.to].queued = out.version;
   spdlog::info("{}: switchover: final checkpoint {} taken with the guest paused ({} ms since start)", label(),
                to_string(out.version), static_cast<long>(ms_since(s.started)));
 }

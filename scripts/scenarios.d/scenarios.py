@@ -157,19 +157,9 @@ def case_election_failure(c):
     return {"recovery": f"{took:.1f}", "served": f"{h}: {c.served_version(h)[0]}", "lost": 0}
 
 
-def stop_sshd(lab, hosts):
-    for h in hosts:
-        lab.exec(h, "sh", "-c", "kill $(cat /run/sshd.pid)")
-
-
-def start_sshd(lab, h):
-    r = os.path.join(lab.dir, "hosts", h)
-    lab.exec(h, "/usr/sbin/sshd", "-f", os.path.join(r, "ssh", "sshd_config"), "-E", os.path.join(r, "sshd.log"))
-
-
 def case_latest_lost(c, min_acks):
     # Only h2 keeps receiving checkpoints: h3..h5 refuse SSH.
-    stop_sshd(c.lab, ["h3", "h4", "h5"])
+    rep.stop_sshd(c.lab, ["h3", "h4", "h5"])
     log("sshd stopped on h3, h4, h5: only h2 receives new versions")
     committed_before = (rep.replication(c.lab, "h1") or {}).get("committed")
     posts = rep.post_batch(c.lab, "h1", "l", 2)
@@ -191,14 +181,14 @@ def case_latest_lost(c, min_acks):
 
 
 def case_old_backup(c):
-    stop_sshd(c.lab, ["h2"])
+    rep.stop_sshd(c.lab, ["h2"])
     log("sshd stopped on h2: it keeps an old version while h3..h5 get new ones")
     posts = rep.post_batch(c.lab, "h1", "o", 2)
     newest = rep.make_durable(c.lab, "h1")
     old = (rep.replication(c.lab, "h2") or {}).get("newest")
     # h2 can be reached again (a new primary may pull through it), but h1 dies
     # before its next push: h2 still holds only the old version.
-    start_sshd(c.lab, "h2")
+    rep.start_sshd(c.lab, "h2")
     t = c.kill("h1")
     log(f"h2 holds {old}, the others {newest}")
     h, took = c.wait_serving(HOSTS[1:], t, "a survivor serving")

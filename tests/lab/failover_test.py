@@ -12,6 +12,10 @@ CASE:
                  serves with every post, h1's VM is stopped, no split-brain hook.
   quorum         mode quorum, h1 | h2,h3: h1 (minority) stops its VM, the
                  majority side serves; after the heal still one VM.
+  pull-refused   h2 refuses SSH, so only h3 gets the newest versions; kill
+                 h1: h2 (next in turn) cannot fetch the newest from h3, is
+                 told so at once and hands the service to h3, which serves
+                 every committed post.
   partition      h1 | h2,h3: h1 keeps serving (availability mode), h2 or h3
                  serves on the other side; after the heal exactly one host
                  runs the VM, the other stopped it and ran on_split_brain.
@@ -141,6 +145,27 @@ def case_switchover(lab):
     assert refused.returncode == 1 and "not serving" in refused.stderr, refused
 
 
+def case_pull_refused(lab):
+    start(lab)
+    rep.stop_sshd(lab, ["h2"])
+    log("sshd stopped on h2: only h3 receives new versions")
+    durable = rep.post_batch(lab, "h1", "durable", 2)
+    committed = rep.make_durable(lab, "h1")
+    old = (rep.replication(lab, "h2") or {}).get("newest")
+    assert old is None or rep.version_key(old) < rep.version_key(committed), (old, committed)
+    killed_at = rep.now()
+    log(f"h3 holds {committed}, h2 {old}; " + lab.kill("h1"))
+    new = lab.wait_until(lambda: rep.serving_hosts(lab, ["h2", "h3"]), 60, "a survivor serving")[0]
+    took = rep.now() - killed_at
+    events = [e.get("detail", "") for e in lab.events("h2") or [] if e.get("kind") in ("pull_refused", "handing_over")]
+    log(f"{new} serves {took:.1f} s after the kill; h2's events: {events}")
+    assert new == "h3", f"h3 holds the committed version and must serve, not {new}"
+    assert any("cannot send" in e for e in events), "h3 told h2 at once that it cannot send the version"
+    assert took < 30, "the refusal is immediate: no waiting out the 60 s pull deadline"
+    check_posts(lab, "h3", durable, [])
+    lab.wait_until(lambda: (rep.replication(lab, "h2") or {}).get("state") == "backup", 30, "h2 back to backup")
+
+
 def case_quorum(lab):
     lab.up(3, services_yaml=rep.service_yaml(lab.dir, mode="quorum"), timing=(50, 100, 1000, 3000))
     lab.wait_until(lambda: rep.serving_hosts(lab) == ["h1"], 120, "h1 serving the board")
@@ -162,7 +187,8 @@ def case_quorum(lab):
     check_posts(lab, winner, durable, [])
 
 
-CASES = {"primary-dies": case_primary_dies, "quorum": case_quorum, "switchover": case_switchover, "two-of-three": case_two_of_three, "partition": case_partition}
+CASES = {"primary-dies": case_primary_dies, "quorum": case_quorum, "switchover": case_switchover, "two-of-three": case_two_of_three, "partition": case_partition,
+         "pull-refused": case_pull_refused}
 
 
 def main():

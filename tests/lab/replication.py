@@ -38,6 +38,17 @@ def hook_lines(lab_dir):
         return []
 
 
+def stop_sshd(lab, hosts):
+    """The host stays up but refuses SSH: pushes to it fail, it pushes out."""
+    for h in hosts:
+        lab.exec(h, "sh", "-c", "kill $(cat /run/sshd.pid)")
+
+
+def start_sshd(lab, h):
+    r = os.path.join(lab.dir, "hosts", h)
+    lab.exec(h, "/usr/sbin/sshd", "-f", os.path.join(r, "ssh", "sshd_config"), "-E", os.path.join(r, "sshd.log"))
+
+
 def replication(lab, h):
     """The board service's `replication` status object on h, or None."""
     s = lab.status(h)
