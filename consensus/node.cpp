@@ -45,6 +45,15 @@ void Node::hand_over(NodeId to) {
   handover_to_ = to;
 }
 
+NodeId Node::likely_successor() const {
+  const std::uint64_t round = instance_.state().key.round;
+  for (std::uint32_t i = 0; i < config_.n; ++i) {
+    const NodeId id = coordinator_of(round + i, config_.n);
+    if (id == config_.self || !detector_.suspects(id)) return id;
+  }
+  return config_.self;
+}
+
 void Node::tick() {
   detector_.tick(events_);
   instance_.set_proposal(proposal());

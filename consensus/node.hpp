@@ -66,6 +66,11 @@ class Node {
   // corruption) forgets it, which only means the switchover does not happen.
   void hand_over(NodeId to);
   void cancel_hand_over() { handover_to_ = kNoNode; }
+  // Who would be decided next if the decided primary stays suspected: the
+  // first node this node trusts in coordinator order from its current round
+  // (a coordinator that suspects the primary proposes itself). A guess for
+  // preparing work ahead of the decision, never a decision.
+  NodeId likely_successor() const;
   NodeId handing_over_to() const { return handover_to_; }
   Key key() const { return instance_.state().key; }
   NodeId self() const { return config_.self; }

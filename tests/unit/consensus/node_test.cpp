@@ -307,4 +307,23 @@ TEST(Node, Rule_ElectPrimary_ThreeNodesElectOneThenTwoWhenOneIsCutOff) {
   for (NodeId id = 2; id <= 3; ++id) EXPECT_EQ(cluster.primary(id), agreed) << "node " << id;
 }
 
+TEST(Node, LikelySuccessor_GuessesTheNodeTheClusterDecidesNext) {
+  Cluster cluster(4);
+  cluster.run(20);
+  ASSERT_EQ(cluster.primary(2), 1u);
+  cluster.isolated = {1, 2};  // the primary and the next coordinator at once
+  cluster.run(7);
+  for (NodeId id = 3; id <= 4; ++id) {
+    ASSERT_TRUE(cluster.nodes[id - 1].detector().suspects(1)) << "node " << id;
+    EXPECT_EQ(cluster.nodes[id - 1].likely_successor(), 3u) << "node " << id << ": 1 and 2 suspected, 3 next";
+    EXPECT_EQ(cluster.primary(id), 1u) << "node " << id << ": a guess, before any decision";
+  }
+  cluster.run(40);
+  EXPECT_EQ(cluster.primary(3), 3u);
+  EXPECT_EQ(cluster.primary(4), 3u);
+  // With everyone trusted the current round's coordinator is the guess.
+  Node alone(config(2, 3));
+  EXPECT_EQ(alone.likely_successor(), coordinator_of(alone.key().round, 3));
+}
+
 }  // namespace vmrep::consensus
