@@ -102,6 +102,7 @@ void ServiceAgent::tick() {
   follow_election();
   if (state_ == ServiceState::restoring && promotion_ && !vm_busy_) promotion_step();
   if (state_ == ServiceState::stopping) stop_vm();
+  if (state_ == ServiceState::backup) maybe_warm();
   if (switchover_) switchover_tick();
   else if (state_ == ServiceState::serving) maybe_checkpoint();
   // Inventory about once a second: status, lag, and a fresh view for failovers.
@@ -241,10 +242,21 @@ void ServiceAgent::choose_source() {
     lost = "committed version " + to_string(*committed) + " (held by " + holders_of(*committed) +
            ") cannot be fetched; the newest reachable is " + (best ? to_string(*best) : std::string("none"));
   p.target = best;
+  // The restore prepared at suspicion serves if it is of the version chosen.
+  const bool use_warm = warm_ && holder == 0 && best == warm_;
+  const bool drop_warm = warm_ && !use_warm;
   vm_busy_ = true;
-  job<int>([this] { return host_.running() ? 1 : (host_.startable() ? 2 : 0); },
-           [this, holder, lost](int vm, const std::string& error) {
+  job<int>(
+      [this, use_warm, drop_warm] {
+        if (use_warm) return 3;
+        if (drop_warm) host_.power_off();
+        if (!host_.running()) return host_.startable() ? 2 : 0;
+        host_.resume();  // paused by a daemon that died mid-switchover or mid-guess
+        return 1;
+      },
+           [this, holder, lost, use_warm](int vm, const std::string& error) {
              vm_busy_ = false;
+             if (!use_warm) warm_.reset();
              if (!promotion_ || state_ != ServiceState::restoring) return;
              Promotion& p = *promotion_;
              if (!error.empty()) return fail("cannot query the VM: " + error);
@@ -260,6 +272,10 @@ void ServiceAgent::choose_source() {
                  return fail(lost + "; mode quorum serves no older version: bring a holder back");
                spdlog::error("{}: {}; serving it (mode availability)", label(), lost);
                events_.record(config_.service.name, "committed_version_lost", lost);
+             }
+             if (vm == 3) {
+               p.t_fetched = std::chrono::steady_clock::now();
+               return run_promote_hooks_then([this] { serve_warm(); });
              }
              if (!p.target) {
                if (vm == 2) {
@@ -331,6 +347,68 @@ void ServiceAgent::finish_promotion_restore() {
                       });
 }
 
+void ServiceAgent::serve_warm() {
+  const snapshots::Version v = *warm_;
+  vm_busy_ = true;
+  const auto t0 = std::chrono::steady_clock::now();
+  job<int>([this] { host_.resume(); return 0; }, [this, v, t0](int, const std::string& error) {
+    vm_busy_ = false;
+    warm_.reset();
+    if (!error.empty()) return fail("resume the prepared restore of " + to_string(v) + ": " + error);
+    serving_version_ = v;
+    last_failover_["from_standby"] = true;
+    last_failover_["prepared_at_suspicion"] = true;
+    last_failover_["rebuild_ms"] = 0;
+    last_failover_["flatten_ms"] = 0;
+    last_failover_["restore_ms"] = ms_between(t0, std::chrono::steady_clock::now());
+    last_failover_["prepared_restore_ms"] = warm_restore_ms_;
+    if (state_ != ServiceState::restoring) return;  // lost the election meanwhile: stop_vm() follows
+    became_serving("resumed " + to_string(v) + ", restored while the primary was suspected");
+  });
+}
+
+// While a backup: when the primary is suspected and this host is the likely
+// successor, restore the standby version paused, so the promotion that
+// probably follows only resumes it (the restore overlaps the election and
+// the survivors' query). Undone when the guess turns out wrong.
+void ServiceAgent::maybe_warm() {
+  if (vm_busy_) return;
+  const consensus::Node& node = election_.node();
+  const std::uint32_t primary = node.primary();
+  const bool primary_lost = primary != 0 && primary != config_.self && suspected(primary) &&
+                            (config_.service.mode == config::Mode::availability || quorum_in_sight());
+  if (warm_) {
+    if (primary_lost && node.likely_successor() == config_.self) return;
+    const snapshots::Version v = *warm_;
+    vm_busy_ = true;
+    job<int>([this] { host_.power_off(); return 0; }, [this, v](int, const std::string& error) {
+      vm_busy_ = false;
+      if (!error.empty()) return spdlog::error("{}: power off the prepared restore of {}: {}", label(), to_string(v), error);
+      warm_.reset();
+      events_.record(config_.service.name, "warm_dropped", "the prepared restore of " + to_string(v) + " is not needed");
+    });
+    return;
+  }
+  if (!primary_lost || node.likely_successor() != config_.self || !newest_ || host_.standby_version() != newest_)
+    return;
+  for (const auto& [id, view] : peers_)
+    if (!suspected(id) && view.newest && *view.newest > *newest_) return;  // the promotion would fetch that one
+  const snapshots::Version v = *newest_;
+  vm_busy_ = true;
+  job<RestoreOutcome>([this, v] { return host_.restore(v, true); },
+                      [this, v](const RestoreOutcome& out, const std::string& error) {
+                        vm_busy_ = false;
+                        if (!error.empty())
+                          return spdlog::warn("{}: preparing a restore of {}: {}", label(), to_string(v), error);
+                        warm_ = v;
+                        warm_restore_ms_ = out.rebuild_ms + out.flatten_ms + out.restore_ms;
+                        events_.record(config_.service.name, "warm_restore",
+                                       "restored " + to_string(v) + " paused in " +
+                                           std::to_string(static_cast<long>(warm_restore_ms_)) +
+                                           " ms: the primary is suspected and this host is next in turn");
+                      });
+}
+
 void ServiceAgent::became_serving(const std::string& how) {
   const auto now = std::chrono::steady_clock::now();
   term_ = fresh_term();
@@ -393,6 +471,7 @@ void ServiceAgent::stop_vm() {
                          "stopped our VM (newest here " + (newest_ ? to_string(*newest_) : std::string("none")) +
                              "); on_split_brain hook: " + summary);
         serving_version_.reset();
+        warm_.reset();
         set_state(ServiceState::backup, "following " + name_of(election_.node().primary()));
       });
 }

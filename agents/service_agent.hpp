@@ -89,6 +89,9 @@ class ServiceAgent {
   nlohmann::json snapshots() const;
   static constexpr std::size_t versions_max = 64;
   ServiceState state() const { return state_; }
+  // A VM of the service runs here: serving, or a restore prepared ahead of
+  // a promotion (paused). The controller powers it off when vmrepd stops.
+  bool vm_up_here() const { return state_ == ServiceState::serving || warm_.has_value(); }
 
  private:
   struct PeerView {
@@ -154,6 +157,8 @@ class ServiceAgent {
   void finish_promotion_restore();
   void run_promote_hooks_then(std::function<void()> next);
   void became_serving(const std::string& how);
+  void serve_warm();
+  void maybe_warm();
   void demote(const std::string& why);
   void stop_vm();
   void fail(const std::string& why);
@@ -255,6 +260,12 @@ class ServiceAgent {
   // Only accept jobs touch it, one at a time. Bounded: cleared when full.
   std::shared_ptr<std::set<snapshots::ChunkId>> verified_ = std::make_shared<std::set<snapshots::ChunkId>>();
   nlohmann::json last_failover_;
+  // A restore prepared ahead of the decision: while the primary is suspected
+  // and this host is the likely successor, the standby version is restored
+  // paused; the promotion then only resumes it. Powered off again when the
+  // primary comes back or another host is decided.
+  std::optional<snapshots::Version> warm_;
+  double warm_restore_ms_ = 0;
   std::optional<Switchover> switchover_;
   nlohmann::json last_switchover_;
   bool planned_stop_ = false;  // the next stop_vm() is a switchover's: no split-brain hook

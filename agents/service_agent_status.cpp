@@ -68,6 +68,7 @@ nlohmann::json ServiceAgent::status() const {
          {"nodes", nodes}};
   if (state_ == ServiceState::serving) s["term"] = term_;
   s["standby"] = version_json(host_.standby_version());
+  s["prepared_restore"] = version_json(warm_);  // paused VM ready for a likely promotion
   if (last_checkpoint_) {
     const auto& c = *last_checkpoint_;
     s["last_checkpoint"] = {

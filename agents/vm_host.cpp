@@ -115,7 +115,7 @@ CheckpointOutcome VmHost::checkpoint(snapshots::Version v, std::optional<snapsho
   return out;
 }
 
-RestoreOutcome VmHost::restore(snapshots::Version v) {
+RestoreOutcome VmHost::restore(snapshots::Version v, bool paused) {
   if (running()) throw std::runtime_error("restore " + domain_ + ": the domain is already running");
   RestoreOutcome out;
   out.version = v;
@@ -152,7 +152,9 @@ RestoreOutcome VmHost::restore(snapshots::Version v) {
   }
   out.flatten_ms = ms_since(t0);
   t0 = Clock::now();
-  vm_.restore(files);
+  vmadapters::RestoreOptions options;
+  options.start_paused = paused;
+  vm_.restore(files, options);
   out.restore_ms = ms_since(t0);
   fs::remove(files.memory_file);
   prune_work();

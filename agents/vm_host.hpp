@@ -72,9 +72,10 @@ class VmHost {
                                std::int64_t created_unix_ms, bool shorten_chain = true);
 
   // Rebuilds version `v` from the store (or takes the standby when it holds
-  // `v`), flattens each disk and restores the domain from it, running.
+  // `v`), flattens each disk and restores the domain from it, running (or
+  // paused: a restore prepared ahead of a promotion, resume() serves it).
   // Throws when the domain is already running.
-  RestoreOutcome restore(snapshots::Version v);
+  RestoreOutcome restore(snapshots::Version v, bool paused = false);
 
   // Backup side: brings WORK/standby to version `v`. Returns the bytes written.
   std::uint64_t prepare_standby(snapshots::Version v);

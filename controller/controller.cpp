@@ -93,7 +93,7 @@ void Controller::stop(const std::string& reason) {
   // A primary that leaves takes its VM down: the peers promote a backup as
   // soon as they read our Goodbye, and two running copies would diverge.
   for (std::size_t i = 0; i < services_.size(); ++i) {
-    if (services_[i]->state() != agents::ServiceState::serving) continue;
+    if (!services_[i]->vm_up_here()) continue;
     try {
       spdlog::warn("service {}: stopping its VM {} because vmrepd stops", config_.services[i].name,
                    hosts_[i]->domain());

@@ -156,8 +156,11 @@ std::string service_block(const json& svc, const std::string& self) {
     out << "  last failover " << text(f, "started") << ": " << text(f, "version");
     if (f.contains("fetched_from"))
       out << " fetched from " << text(f, "fetched_from") << " in " << ms_of(f, "fetch_ms");
+    if (f.value("prepared_at_suspicion", false)) out << " (restore prepared at suspicion, resumed)";
     out << ", serving after " << ms_of(f, "to_serving_ms") << "\n";
   }
+  if (const json& w = at(r, "prepared_restore"); w.is_string())
+    out << "  restore of " << w.get<std::string>() << " prepared here, paused: the primary is suspected\n";
 
   const json& nodes = at(r, "nodes");
   if (!nodes.is_object() || nodes.empty()) return out.str();

@@ -74,9 +74,16 @@ def main():
         say(f"{new} serves the board {t['serving']:.2f} s after the kill:")
         say(f"    {t['detection']:.2f} s  {new} suspects h1 (no heartbeat for the 1 s timeout)")
         say(f"    {t['elected']:.2f} s  the consensus decides {new} is primary")
-        say(f"    {t['restore_start']:.2f} s  the survivors reported their newest versions: {fo.get('version')}")
-        say(f"    {t['serving']:.2f} s  restored from it (rebuild {fo.get('rebuild_ms', 0):.0f} ms, "
-            f"libvirt restore {fo.get('restore_ms', 0):.0f} ms) and serving")
+        if fo.get("prepared_at_suspicion"):
+            say(f"          (at suspicion {new}, next in turn, began restoring its newest version paused)")
+            say(f"    {t['prepared']:.2f} s  that restore is ready ({fo.get('prepared_restore_ms', 0):.0f} ms), "
+                f"the guest paused")
+            say(f"    {t['serving']:.2f} s  no survivor holds anything newer than {fo.get('version')}: "
+                f"resumed ({fo.get('restore_ms', 0):.0f} ms) and serving")
+        else:
+            say(f"    {t['restore_start']:.2f} s  the survivors reported their newest versions: {fo.get('version')}")
+            say(f"    {t['serving']:.2f} s  restored from it (rebuild {fo.get('rebuild_ms', 0):.0f} ms, "
+                f"libvirt restore {fo.get('restore_ms', 0):.0f} ms) and serving")
         got = lab.board(new, "LIST")
         say(f"the board on {new} holds {got}")
         lost = [x for x in posts + late if x not in got]

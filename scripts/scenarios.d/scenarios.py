@@ -237,6 +237,7 @@ def main():
         except Exception as e:  # noqa: BLE001 - report and go on with the next case
             failed.append(name)
             log(f"FAIL {name}: {e}")
+            lab.print_logs(40)
         finally:
             lab.down()
     print(f"\n| case | paper (s) | ours (s), timing {','.join(map(str, timing))} | version served | posts lost |")

@@ -67,8 +67,10 @@ def case_primary_dies(lab):
     log(lab.kill("h1"))
     new = lab.wait_until(lambda: rep.serving_hosts(lab, ["h2", "h3"]), 60, "a survivor serving")[0]
     t = rep.failover_times(lab, new, killed_at, "h1")
+    restore = (f"restore started {t['restore_start']:.2f} s" if t["restore_start"] is not None else
+               f"restore prepared at suspicion, ready {t['prepared']:.2f} s")
     log(f"{new} serves: kill -> serving {t['serving']:.2f} s (detection {t['detection']:.2f} s, "
-        f"elected {t['elected']:.2f} s, restore started {t['restore_start']:.2f} s)")
+        f"elected {t['elected']:.2f} s, {restore})")
     print(f"FAILOVER kill_to_serving_s={t['serving']:.3f}", flush=True)
     check_posts(lab, new, durable, late)
     assert lab.board(new, "POST after-failover")[0].startswith("OK")
@@ -211,12 +213,7 @@ def main():
         return 0
     except Exception as e:  # noqa: BLE001 - any failure gets the daemons' logs
         log(f"FAIL {a.case}: {e}")
-        for h in lab.hosts:
-            path = os.path.join(lab.dir, "hosts", h, "vmrepd.log")
-            if os.path.exists(path):
-                with open(path) as f:
-                    tail = f.readlines()[-25:]
-                print(f"---- {h} vmrepd.log (last lines)\n{''.join(tail)}", flush=True)
+        lab.print_logs()
         return 1
     finally:
         lab.down()

@@ -81,6 +81,15 @@ class Lab:
         self.hosts = [f"h{i}" for i in range(1, n + 1)]
         return time.monotonic() - t0
 
+    def print_logs(self, lines=25):
+        """The last lines of every host's vmrepd log, for a failed run."""
+        for h in self.hosts:
+            path = os.path.join(self.dir, "hosts", h, "vmrepd.log")
+            if os.path.exists(path):
+                with open(path) as f:
+                    tail = f.readlines()[-lines:]
+                print(f"---- {h} vmrepd.log (last lines)\n{''.join(tail)}", flush=True)
+
     def down(self):
         t0 = time.monotonic()
         r = self.run("down", check=False, timeout=120)

@@ -124,7 +124,9 @@ def parse_time(s):
 def failover_times(lab, h, killed_at, old_primary):
     """From h's event log: seconds from the kill to suspecting the old
     primary (detection), to being decided primary (election), to restoring
-    the VM (restore start), to serving. None for steps not found."""
+    the VM (restore start; None when the restore was prepared at suspicion,
+    paused, and only resumed), to the prepared restore being ready, to
+    serving. None for steps not found."""
     events = lab.events(h) or []
     def first(pred):
         for e in events:
@@ -136,6 +138,7 @@ def failover_times(lab, h, killed_at, old_primary):
         "detection": first(lambda e: e["kind"] == "suspected" and e["detail"].startswith(old_primary)),
         "elected": first(lambda e: e["kind"] == "role_changed" and e["detail"].endswith("-> primary")),
         "restore_start": first(lambda e: e["kind"] == "state_changed" and ": restoring " in e["detail"]),
+        "prepared": first(lambda e: e["kind"] == "warm_restore"),
         "serving": first(lambda e: e["kind"] == "state_changed" and "-> serving" in e["detail"]),
     }
 

@@ -180,6 +180,17 @@ TEST(RenderStatus, NullsOfAServiceThatHasNotReplicatedYet) {
   EXPECT_EQ(out.find("null"), std::string::npos) << out;
 }
 
+TEST(RenderStatus, PreparedRestoreIsShownOnTheBackupAndInTheFailoverLine) {
+  json s = status_fixture();
+  auto& r = s["services"][0]["replication"];
+  EXPECT_EQ(render_status(s).find("prepared"), std::string::npos) << "nothing prepared, nothing said";
+  r["prepared_restore"] = "3.42";
+  r["last_failover"]["prepared_at_suspicion"] = true;
+  const std::string out = render_status(s);
+  EXPECT_NE(line_with(out, {"restore of 3.42 prepared here, paused"}), "");
+  EXPECT_NE(line_with(out, {"last failover", "(restore prepared at suspicion, resumed)", "serving after 4.2 s"}), "");
+}
+
 TEST(RenderStatus, OlderDaemonWithoutReplicationKeepsTheElectionTable) {
   json s = status_fixture();
   s["services"][0].erase("replication");
