@@ -1,5 +1,7 @@
 #include "agents/hooks.hpp"
 
+#include "agents/clock.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,10 +16,6 @@ namespace vmrep::agents {
 namespace {
 
 constexpr std::size_t output_max = 4096;
-
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Reads what the child writes until it closes the pipe or the deadline.
 // Returns false on timeout.

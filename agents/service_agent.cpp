@@ -14,10 +14,6 @@ namespace {
 
 constexpr std::chrono::seconds hook_timeout{60};
 
-double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
 }  // namespace
 
 const char* state_name(ServiceState s) {

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "agents/clock.hpp"
 #include "agents/election_agent.hpp"
 #include "agents/event_log.hpp"
 #include "agents/vm_host.hpp"

@@ -20,10 +20,6 @@ void to_wire(Version v, wire::SnapVersion* out) {
   out->set_term(v.term);
   out->set_seq(v.seq);
 }
-std::int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 

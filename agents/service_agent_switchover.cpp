@@ -16,10 +16,6 @@ namespace {
 
 constexpr std::uint64_t phase_timeout_ms = 60'000;
 
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
 
 std::string ServiceAgent::start_switchover(const std::string& to_name) {
@@ -66,10 +62,7 @@ void ServiceAgent::switchover_tick() {
       [this, v, parent] {
         host_.suspend();
         try {
-          return host_.checkpoint(v, parent, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                 std::chrono::system_clock::now().time_since_epoch())
-                                                 .count(),
-                                 false);
+          return host_.checkpoint(v, parent, unix_ms_now(), false);
         } catch (...) {
           host_.resume();
           throw;

@@ -1,5 +1,7 @@
 #include "agents/vm_host.hpp"
 
+#include "agents/clock.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -14,10 +16,7 @@ namespace vmrep::agents {
 namespace fs = std::filesystem;
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+using Steady = std::chrono::steady_clock;
 
 std::string layer_name(const std::string& target, std::size_t index, const std::string& format) {
   return "disk." + target + "." + std::to_string(index) + "." + format;
@@ -82,7 +81,7 @@ CheckpointOutcome VmHost::checkpoint(snapshots::Version v, std::optional<snapsho
   out.version = v;
   const fs::path dir = work_ / ("ck-" + snapshots::to_string(v));
   fs::remove_all(dir);  // a leftover of a checkpoint that died before its version existed
-  auto t0 = Clock::now();
+  auto t0 = Steady::now();
   vmadapters::CheckpointResult ck = vm_.checkpoint(domain_, dir);
   out.checkpoint_ms = ms_since(t0);
   out.downtime_ms = ck.downtime_ms;
@@ -97,7 +96,7 @@ CheckpointOutcome VmHost::checkpoint(snapshots::Version v, std::optional<snapsho
   for (const auto& d : ck.disks)
     for (std::size_t i = 0; i < d.chain.size(); ++i)
       nv.files.push_back({layer_name(d.target, i, d.chain[i].format), d.chain[i].file});
-  t0 = Clock::now();
+  t0 = Steady::now();
   snapshots::IngestStats stats;
   snapshots::write_version(store_, chunker_, nv, &stats);
   out.ingest_ms = ms_since(t0);
@@ -107,7 +106,7 @@ CheckpointOutcome VmHost::checkpoint(snapshots::Version v, std::optional<snapsho
   fs::remove(ck.memory_file);
 
   if (shorten_chain && vm_.capabilities().block_commit) {
-    t0 = Clock::now();
+    t0 = Steady::now();
     vm_.commit_chain(domain_, vmadapters::CommitMode::into_base);
     out.commit_ms = ms_since(t0);
   }
@@ -121,7 +120,7 @@ RestoreOutcome VmHost::restore(snapshots::Version v, bool paused) {
   out.version = v;
   const fs::path dir = work_ / ("restore-" + snapshots::to_string(v));
   fs::remove_all(dir);
-  auto t0 = Clock::now();
+  auto t0 = Steady::now();
   {
     std::lock_guard lock(standby_mutex_);
     out.from_standby = standby_ && standby_->version == v;
@@ -141,7 +140,7 @@ RestoreOutcome VmHost::restore(snapshots::Version v, bool paused) {
   }
   vmadapters::CheckpointFiles files;
   files.memory_file = dir / "memory";
-  t0 = Clock::now();
+  t0 = Steady::now();
   for (const auto& [target, layers] : chains) {
     std::vector<vmadapters::DiskLayer> chain;
     for (const auto& [i, layer] : layers) chain.push_back(layer);
@@ -151,7 +150,7 @@ RestoreOutcome VmHost::restore(snapshots::Version v, bool paused) {
     files.disks[target] = vmadapters::DiskLayer{flat, "qcow2"};
   }
   out.flatten_ms = ms_since(t0);
-  t0 = Clock::now();
+  t0 = Steady::now();
   vmadapters::RestoreOptions options;
   options.start_paused = paused;
   vm_.restore(files, options);
