@@ -117,40 +117,42 @@ std::string LibvirtAdapter::create(const std::string& xml) {
   return name;
 }
 
+namespace {
+
+// Every one-call lifecycle operation: look the domain up, call, name a failure.
+void call_on(const detail::Connection& conn, const char* op, const std::string& domain, int (*call)(virDomainPtr)) {
+  DomainHandle dom = lookup(conn, op, domain);
+  if (call(dom.get()) < 0) throw libvirt_error(op, domain);
+}
+
+int undefine_with_managed_save(virDomainPtr dom) {
+  return virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE);
+}
+
+}  // namespace
+
 void LibvirtAdapter::start(const std::string& domain) {
-  auto conn = connection("start", domain);
-  DomainHandle dom = lookup(*conn, "start", domain);
-  if (virDomainCreate(dom.get()) < 0) throw libvirt_error("start", domain);
+  call_on(*connection("start", domain), "start", domain, virDomainCreate);
 }
 
 void LibvirtAdapter::stop(const std::string& domain) {
-  auto conn = connection("shut down", domain);
-  DomainHandle dom = lookup(*conn, "shut down", domain);
-  if (virDomainShutdown(dom.get()) < 0) throw libvirt_error("shut down", domain);
+  call_on(*connection("shut down", domain), "shut down", domain, virDomainShutdown);
 }
 
 void LibvirtAdapter::destroy(const std::string& domain) {
-  auto conn = connection("destroy", domain);
-  DomainHandle dom = lookup(*conn, "destroy", domain);
-  if (virDomainDestroy(dom.get()) < 0) throw libvirt_error("destroy", domain);
+  call_on(*connection("destroy", domain), "destroy", domain, virDomainDestroy);
 }
 
 void LibvirtAdapter::undefine(const std::string& domain) {
-  auto conn = connection("undefine", domain);
-  DomainHandle dom = lookup(*conn, "undefine", domain);
-  if (virDomainUndefineFlags(dom.get(), VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) < 0) throw libvirt_error("undefine", domain);
+  call_on(*connection("undefine", domain), "undefine", domain, undefine_with_managed_save);
 }
 
 void LibvirtAdapter::suspend(const std::string& domain) {
-  auto conn = connection("suspend", domain);
-  DomainHandle dom = lookup(*conn, "suspend", domain);
-  if (virDomainSuspend(dom.get()) < 0) throw libvirt_error("suspend", domain);
+  call_on(*connection("suspend", domain), "suspend", domain, virDomainSuspend);
 }
 
 void LibvirtAdapter::resume(const std::string& domain) {
-  auto conn = connection("resume", domain);
-  DomainHandle dom = lookup(*conn, "resume", domain);
-  if (virDomainResume(dom.get()) < 0) throw libvirt_error("resume", domain);
+  call_on(*connection("resume", domain), "resume", domain, virDomainResume);
 }
 
 }  // namespace vmrep::vmadapters
