@@ -145,12 +145,13 @@ void ServiceAgent::on_message(std::uint32_t from, const wire::Replica& m) {
     case wire::Replica::kCommitted: {
       const Version v = from_wire(m.committed());
       if (committed_ && v <= *committed_) break;
-      job<int>([this, v] {
-        if (store_.has_version(config_.service.name, v)) store_.mark_committed(config_.service.name, v);
-        return 0;
-      }, [this, v](int, const std::string& error) {
+      job<bool>([this, v] {
+        if (!store_.has_version(config_.service.name, v)) return false;
+        store_.mark_committed(config_.service.name, v);
+        return true;
+      }, [this, v](bool held, const std::string& error) {
         if (!error.empty()) return spdlog::warn("{}: mark committed {}: {}", label(), to_string(v), error);
-        if (store_.has_version(config_.service.name, v) && (!committed_ || v > *committed_)) committed_ = v;
+        if (held && (!committed_ || v > *committed_)) committed_ = v;
       });
       break;
     }
@@ -284,11 +285,8 @@ void ServiceAgent::commit(Version v) {
     if (!suspected(id)) send(id, m);
 }
 
+// A version that is not (or no more) here fails the push, which refuses the pull.
 void ServiceAgent::on_pull(std::uint32_t from, Version v) {
-  if (!store_.has_version(config_.service.name, v)) {
-    spdlog::warn("{}: {} asked for {}, which is not here", label(), name_of(from), to_string(v));
-    return refuse_pull(from, v, "not held by " + name_of(config_.self));
-  }
   spdlog::info("{}: {} pulls {}", label(), name_of(from), to_string(v));
   PushState& ps = pushes_[from];
   if (!ps.in_flight) return push_to(from, v, true);
