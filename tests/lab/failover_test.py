@@ -16,6 +16,13 @@ CASE:
                  h1: h2 (next in turn) cannot fetch the newest from h3, is
                  told so at once and hands the service to h3, which serves
                  every committed post.
+  two-services   services board and board2, each its own VM: their first
+                 primaries are h1 and h2 (placement spreads them); kill h1:
+                 board fails over with its posts while board2 keeps serving
+                 on h2 untouched.
+  slow-backup    every frame h3 sends waits 300 ms (scripts/lab delay): h1
+                 keeps checkpointing and committing at its interval on h2's
+                 acks, and h3 still receives versions, later.
   partition      h1 | h2,h3: h1 keeps serving (availability mode), h2 or h3
                  serves on the other side; after the heal exactly one host
                  runs the VM, the other stopped it and ran on_split_brain.
@@ -168,6 +175,49 @@ def case_pull_refused(lab):
     lab.wait_until(lambda: (rep.replication(lab, "h2") or {}).get("state") == "backup", 30, "h2 back to backup")
 
 
+def case_two_services(lab):
+    both = ("board", "board2")
+    lab.up(3, services_yaml=rep.service_yaml(lab.dir, services=both), timing=(50, 100, 1000, 3000), domains=both)
+    lab.wait_until(lambda: rep.serving_hosts(lab, service="board") == ["h1"] and
+                   rep.serving_hosts(lab, service="board2") == ["h2"], 180, "board on h1 and board2 on h2")
+    durable = {"board": ("h1", rep.post_batch(lab, "h1", "one", 2)),
+               "board2": ("h2", rep.post_batch(lab, "h2", "two", 2, domain="board2"))}
+    for svc, (h, _) in durable.items():
+        log(f"{svc}: {rep.make_durable(lab, h, service=svc)} committed on {h}")
+    log("two services, two primaries: board on h1, board2 on h2; " + lab.kill("h1"))
+    assert lab.board("h2", "POST during-failover", domain="board2")[0].startswith("OK"), "board2 serves throughout"
+    new = lab.wait_until(lambda: rep.serving_hosts(lab, ["h2", "h3"], service="board"), 60, "board back")[0]
+    log(f"board serves on {new}; board2 still on {rep.serving_hosts(lab, service='board2')}")
+    assert rep.serving_hosts(lab, ["h2", "h3"], service="board2") == ["h2"]
+    got = lab.board(new, "LIST")
+    assert got[:2] == durable["board"][1], f"board on {new}: {got}"
+    got2 = lab.board("h2", "LIST", domain="board2")
+    assert got2[:3] == durable["board2"][1] + ["during-failover"], f"board2 on h2: {got2}"
+    changes = [e["detail"] for e in lab.events("h2") or [] if e.get("service") == "board2" and
+               e.get("kind") == "state_changed" and "serving ->" in e.get("detail", "")]
+    assert not changes, f"board2 left serving on h2 during board's failover: {changes}"
+    for svc, host in (("board", new), ("board2", "h2")):
+        running = [h for h in ("h2", "h3") if rep.vm_running(lab, h, svc)]
+        assert running == [host], f"{svc} runs on {running}, want only {host}"
+
+
+def case_slow_backup(lab):
+    start(lab)
+    h3_before = (rep.replication(lab, "h3") or {}).get("newest")
+    log(lab.delay("h3", 300))
+    c0 = rep.replication(lab, "h1")["committed"]
+    time.sleep(12)
+    r = rep.replication(lab, "h1")
+    c1, h3_after = r["committed"], (rep.replication(lab, "h3") or {}).get("newest")
+    log(f"in 12 s h1 committed {c0} -> {c1}; h3 went {h3_before} -> {h3_after}; h3 as h1 sees it: {r['nodes']['h3']}")
+    t0, s0 = rep.version_key(c0)
+    t1, s1 = rep.version_key(c1)
+    assert t1 == t0 and s1 - s0 >= 4, f"a checkpoint every 2 s must keep committing: {c0} -> {c1}"
+    assert h3_after and (not h3_before or rep.version_key(h3_after) > rep.version_key(h3_before)), \
+        "the slow backup still receives versions"
+    log(lab.delay("h3", 0))
+
+
 def case_quorum(lab):
     lab.up(3, services_yaml=rep.service_yaml(lab.dir, mode="quorum"), timing=(50, 100, 1000, 3000))
     lab.wait_until(lambda: rep.serving_hosts(lab) == ["h1"], 120, "h1 serving the board")
@@ -190,7 +240,8 @@ def case_quorum(lab):
 
 
 CASES = {"primary-dies": case_primary_dies, "quorum": case_quorum, "switchover": case_switchover, "two-of-three": case_two_of_three, "partition": case_partition,
-         "pull-refused": case_pull_refused}
+         "pull-refused": case_pull_refused, "two-services": case_two_services,
+         "slow-backup": case_slow_backup}
 
 
 def main():

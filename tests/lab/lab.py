@@ -65,10 +65,10 @@ class Lab:
                                  f"{r.stdout}{r.stderr}")
         return r
 
-    def up(self, n, services_yaml=None, timing=None, guest=True):
+    def up(self, n, services_yaml=None, timing=None, guest=True, domains=("board",)):
         """Brings up n hosts (removing any leftover lab first); returns seconds taken."""
         self.run("down", check=False, timeout=120)
-        args = ["up", str(n), "--guest" if guest else "--no-guest"]
+        args = ["up", str(n), "--guest" if guest else "--no-guest", "--domains", ",".join(domains)]
         if timing:
             args += ["--timing", ",".join(str(x) for x in timing)]
         if services_yaml:
@@ -103,6 +103,10 @@ class Lab:
     def restart(self, h):
         return self.run("restart", h).stdout.strip()
 
+    def delay(self, h, ms):
+        """Every frame h sends waits ms milliseconds (0 removes the delay)."""
+        return self.run("delay", h, str(ms)).stdout.strip()
+
     def partition(self, sides):
         """sides: "h1|h2,h3" or [["h1"], ["h2", "h3"]]."""
         spec = sides if isinstance(sides, str) else "|".join(",".join(s) for s in sides)
@@ -132,8 +136,8 @@ class Lab:
     def events(self, h):
         return self._ctl(h, "events")
 
-    def board(self, h, line, timeout=60):
-        r = self.run("board", h, line, timeout=timeout + 10)
+    def board(self, h, line, timeout=60, domain="board"):
+        r = self.run("board", "--domain", domain, h, line, timeout=timeout + 10)
         return r.stdout.splitlines()
 
     def suspected_by(self, h):

@@ -11,14 +11,14 @@ import time
 SERVICE = "board"
 
 
-def service_yaml(lab_dir, checkpoint_ms=2000, min_acks=1, mode="availability"):
-    """The board service, with hooks that append one line per run to
-    LAB/hooks.log (so tests can see which host ran which hook)."""
+def service_yaml(lab_dir, checkpoint_ms=2000, min_acks=1, mode="availability", services=(SERVICE,)):
+    """The board service (or one per name in `services`, each on the domain
+    of that name), with hooks that append one line per run to LAB/hooks.log
+    (so tests can see which host ran which hook)."""
     log = os.path.join(lab_dir, "hooks.log")
     line = 'echo "$(hostname) {0} service=$VMREP_SERVICE local=${{VMREP_LOCAL_VERSION:-}} primary=${{VMREP_PRIMARY:-}}" >> ' + log
-    return f"""services:
-  {SERVICE}:
-    domain: board
+    return "services:\n" + "".join(f"""  {name}:
+    domain: {name}
     checkpoint_interval_ms: {checkpoint_ms}
     min_acks: {min_acks}
     mode: {mode}
@@ -27,7 +27,7 @@ def service_yaml(lab_dir, checkpoint_ms=2000, min_acks=1, mode="availability"):
       pre_promote: '{line.format("pre_promote")}'
       post_promote: '{line.format("post_promote")}'
       on_split_brain: '{line.format("on_split_brain")}'
-"""
+""" for name in services)
 
 
 def hook_lines(lab_dir):
@@ -49,32 +49,32 @@ def start_sshd(lab, h):
     lab.exec(h, "/usr/sbin/sshd", "-f", os.path.join(r, "ssh", "sshd_config"), "-E", os.path.join(r, "sshd.log"))
 
 
-def replication(lab, h):
-    """The board service's `replication` status object on h, or None."""
+def replication(lab, h, service=SERVICE):
+    """The service's `replication` status object on h, or None."""
     s = lab.status(h)
     if not s:
         return None
     for svc in s.get("services", []):
-        if svc.get("name") == SERVICE:
+        if svc.get("name") == service:
             return dict(svc.get("replication") or {}, primary=svc.get("primary"))
     return None
 
 
-def serving_hosts(lab, hosts=None):
+def serving_hosts(lab, hosts=None, service=SERVICE):
     out = []
     for h in hosts or lab.hosts:
-        r = replication(lab, h)
+        r = replication(lab, h, service)
         if r and r.get("state") == "serving":
             out.append(h)
     return out
 
 
-def vm_running(lab, h):
-    """Whether h's libvirtd runs the board domain (asked through its socket)."""
+def vm_running(lab, h, domain=SERVICE):
+    """Whether h's libvirtd runs the domain, paused or not (asked through its socket)."""
     sock = os.path.join(lab.dir, "hosts", h, "run", "libvirt", "libvirt-sock")
     if not os.path.exists(sock):
         return False
-    r = subprocess.run(["virsh", "-c", f"qemu:///system?socket={sock}", "domstate", "board"],
+    r = subprocess.run(["virsh", "-c", f"qemu:///system?socket={sock}", "domstate", domain],
                        capture_output=True, text=True, timeout=20)
     return r.returncode == 0 and r.stdout.strip() in ("running", "paused")
 
@@ -84,35 +84,35 @@ def version_key(v):
     return int(term), int(seq)
 
 
-def wait_committed_after(lab, h, after, timeout):
+def wait_committed_after(lab, h, after, timeout, service=SERVICE):
     """Waits until h's committed version is newer than `after` (a version
     string or None) and returns it."""
     def newer():
-        r = replication(lab, h)
+        r = replication(lab, h, service)
         c = r and r.get("committed")
         return c if c and (after is None or version_key(c) > version_key(after)) else None
     return lab.wait_until(newer, timeout, f"{h} committing a version newer than {after}")
 
 
-def post_batch(lab, h, prefix, n):
+def post_batch(lab, h, prefix, n, domain=SERVICE):
     posts = []
     for i in range(n):
         text = f"{prefix}-{i}"
-        answer = lab.board(h, f"POST {text}")
+        answer = lab.board(h, f"POST {text}", domain=domain)
         assert answer and answer[0].startswith("OK"), f"POST {text} on {h}: {answer}"
         posts.append(text)
     return posts
 
 
-def make_durable(lab, h, timeout=90):
+def make_durable(lab, h, timeout=90, service=SERVICE):
     """After posting on primary h: waits until a version whose checkpoint
     began after the posts is committed, and returns it. The newest version
     now may have been taken before the posts and the next one may already be
     running, so the one after that is the first surely taken after them."""
-    newest = (replication(lab, h) or {}).get("newest")
+    newest = (replication(lab, h, service) or {}).get("newest")
     term, seq = version_key(newest) if newest else (0, 0)
     def done():
-        c = (replication(lab, h) or {}).get("committed")
+        c = (replication(lab, h, service) or {}).get("committed")
         return c if c and version_key(c) >= (term, seq + 2) else None
     return lab.wait_until(done, timeout, f"{h} committing {term}.{seq + 2} or newer")
 
