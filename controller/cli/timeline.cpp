@@ -542,10 +542,15 @@ Timeline build_timeline(const json& doc, const TimelineOptions& options) {
   // Recovery after each kill or partition: the first entry into serving before
   // the next such fault; else, if a node kept serving through it, no outage;
   // else the first entry at all; else not recovered.
+  // Faults injected at the same instant (kill h1 and h2 together) are one
+  // outage: the first of them carries the recovery.
   auto outage = [](const Fault& f) { return f.kind == "kill" || f.kind == "partition"; };
   for (std::size_t i = 0; i < t.faults.size(); ++i) {
     const Fault& f = t.faults[i];
     if (!outage(f)) continue;
+    if (std::any_of(t.faults.begin(), t.faults.begin() + static_cast<std::ptrdiff_t>(i),
+                    [&](const Fault& e) { return outage(e) && e.time == f.time; }))
+      continue;
     double next = t.end;
     for (std::size_t j = i + 1; j < t.faults.size(); ++j)
       if (outage(t.faults[j]) && t.faults[j].time >= f.time) {

@@ -219,6 +219,19 @@ TEST(TimelineSpans, ContiguousAndNeverEmpty) {
   EXPECT_EQ(t.recoveries[0].outcome, Recovery::Outcome::no_outage);
 }
 
+TEST(TimelineRecovery, SimultaneousKillsAreOneOutage) {
+  std::vector<Ev> h3 = backup_from(1);
+  h3.push_back({8, "board", "state_changed", "backup -> serving: restored"});
+  const Timeline t = build_timeline(
+      scenario({{"h1", serving_from(1)}, {"h2", backup_from(1)}, {"h3", h3}}, {{5, "kill h1"}, {5, "kill h2"}}));
+  ASSERT_EQ(t.recoveries.size(), 1u);
+  EXPECT_EQ(t.recoveries[0].fault, 0u);
+  EXPECT_NEAR(*t.recoveries[0].seconds, 3.0, 1e-9);
+  const std::string svg = render_timeline_svg(t);
+  EXPECT_NE(svg.find(">recovered 3.0 s<"), std::string::npos);
+  EXPECT_EQ(svg.find(">recovered 3.0 s<"), svg.rfind(">recovered 3.0 s<")) << "drawn once";
+}
+
 TEST(TimelineRecovery, NobodyServesAfterwardsIsNotRecovered) {
   const Timeline t = build_timeline(scenario({{"h1", serving_from(1)}, {"h2", backup_from(1)}}, {{5, "kill h1"}}));
   ASSERT_EQ(t.recoveries.size(), 1u);
