@@ -364,7 +364,7 @@ void ServiceAgent::serve_warm() {
 }
 
 // While a backup: when the primary is suspected and this host is the likely
-// successor, restore the standby version paused, so the promotion that
+// successor, restore the newest version paused, so the promotion that
 // probably follows only resumes it (the restore overlaps the election and
 // the survivors' query). Undone when the guess turns out wrong.
 void ServiceAgent::maybe_warm() {
@@ -385,8 +385,9 @@ void ServiceAgent::maybe_warm() {
     });
     return;
   }
-  if (!primary_lost || node.likely_successor() != config_.self || !newest_ || host_.standby_version() != newest_)
-    return;
+  // Also when the standby copy lags (restore() then rebuilds the version):
+  // the promotion would have to do that work anyway.
+  if (!primary_lost || node.likely_successor() != config_.self || !newest_) return;
   for (const auto& [id, view] : peers_)
     if (!suspected(id) && view.newest && *view.newest > *newest_) return;  // the promotion would fetch that one
   const snapshots::Version v = *newest_;

@@ -262,7 +262,7 @@ class ServiceAgent {
   std::shared_ptr<std::set<snapshots::ChunkId>> verified_ = std::make_shared<std::set<snapshots::ChunkId>>();
   nlohmann::json last_failover_;
   // A restore prepared ahead of the decision: while the primary is suspected
-  // and this host is the likely successor, the standby version is restored
+  // and this host is the likely successor, its newest version is restored
   // paused; the promotion then only resumes it. Powered off again when the
   // primary comes back or another host is decided.
   std::optional<snapshots::Version> warm_;
