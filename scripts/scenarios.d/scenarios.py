@@ -25,7 +25,7 @@ import replication as rep  # noqa: E402
 
 T0 = time.monotonic()
 HOSTS = ["h1", "h2", "h3", "h4", "h5"]
-SHORT = (50, 100, 1000, 3000)       # tick, heartbeat, suspect, suspect max (ms)
+SHORT = rep.SHORT_TIMING
 PAPER = (100, 1000, 10000, 30000)   # the paper's 10 s heartbeat timeout
 PAPER_SECONDS = {"serial": "13 and 40", "majority": "41", "partition": "55", "election-failure": "42",
                  "latest-lost": "35", "old-backup": "~124"}
@@ -45,11 +45,8 @@ class Case:
         self.faults = []
         self.events = {h: [] for h in HOSTS}
         self.suspect_s = timing[2] / 1000
-        lab.up(5, services_yaml=rep.service_yaml(lab.dir, checkpoint_ms=2000, min_acks=min_acks), timing=timing)
-        self.t0 = time.time()
-        lab.wait_until(lambda: rep.serving_hosts(lab) == ["h1"], 180, "h1 serving")
-        lab.board("h1", "PING", timeout=180)
-        rep.wait_committed_after(lab, "h1", None, 120)
+        t = time.time()
+        self.t0 = t + rep.start_board(lab, 5, timing, checkpoint_ms=2000, min_acks=min_acks)  # the figure starts at boot
         log(f"{name}: 5 hosts up, h1 serves")
 
     def fault(self, label, action):

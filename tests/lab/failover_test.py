@@ -47,9 +47,7 @@ def log(msg):
 
 
 def start(lab):
-    lab.up(3, services_yaml=rep.service_yaml(lab.dir), timing=(50, 100, 1000, 3000))
-    lab.wait_until(lambda: rep.serving_hosts(lab) == ["h1"], 120, "h1 serving the board")
-    rep.wait_committed_after(lab, "h1", None, 120)
+    rep.start_board(lab)
     log("h1 serves and has committed a first version")
 
 
@@ -177,7 +175,7 @@ def case_pull_refused(lab):
 
 def case_two_services(lab):
     both = ("board", "board2")
-    lab.up(3, services_yaml=rep.service_yaml(lab.dir, services=both), timing=(50, 100, 1000, 3000), domains=both)
+    lab.up(3, services_yaml=rep.service_yaml(lab.dir, services=both), timing=rep.SHORT_TIMING, domains=both)
     lab.wait_until(lambda: rep.serving_hosts(lab, service="board") == ["h1"] and
                    rep.serving_hosts(lab, service="board2") == ["h2"], 180, "board on h1 and board2 on h2")
     durable = {"board": ("h1", rep.post_batch(lab, "h1", "one", 2)),
@@ -219,8 +217,7 @@ def case_slow_backup(lab):
 
 
 def case_quorum(lab):
-    lab.up(3, services_yaml=rep.service_yaml(lab.dir, mode="quorum"), timing=(50, 100, 1000, 3000))
-    lab.wait_until(lambda: rep.serving_hosts(lab) == ["h1"], 120, "h1 serving the board")
+    rep.start_board(lab, committed=False, mode="quorum")
     durable = rep.post_batch(lab, "h1", "durable", 2)
     rep.make_durable(lab, "h1")
     log(lab.partition("h1|h2,h3"))

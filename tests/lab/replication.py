@@ -30,6 +30,21 @@ def service_yaml(lab_dir, checkpoint_ms=2000, min_acks=1, mode="availability", s
 """ for name in services)
 
 
+SHORT_TIMING = (50, 100, 1000, 3000)  # tick, heartbeat, suspicion, suspicion max (ms)
+
+
+def start_board(lab, n=3, timing=SHORT_TIMING, committed=True, **service):
+    """Brings up n hosts with the board service (service_yaml(**service)),
+    waits until h1 serves a board that answers and, unless committed=False,
+    has committed a first version. Returns the seconds `up` took."""
+    took = lab.up(n, services_yaml=service_yaml(lab.dir, **service), timing=timing)
+    lab.wait_until(lambda: serving_hosts(lab) == ["h1"], 180, "h1 serving the board")
+    lab.board("h1", "PING", timeout=180)
+    if committed:
+        wait_committed_after(lab, "h1", None, 120)
+    return took
+
+
 def hook_lines(lab_dir):
     try:
         with open(os.path.join(lab_dir, "hooks.log")) as f:
