@@ -44,7 +44,9 @@ while IFS= read -r line; do
     "ECHO "*) printf '%s\n' "${line#ECHO }" ;;
     "POST "*)
       text="${line#POST }"
-      if [ "${#text}" -gt 500 ]; then
+      if [ ! -b "$disk" ]; then
+        echo "ERR $disk is not a block device (the virtio disk did not appear)"
+      elif [ "${#text}" -gt 500 ]; then
         echo "ERR post longer than 500 bytes"
       else
         n=$(($(wc -l < "$posts") + 1))
@@ -57,7 +59,7 @@ while IFS= read -r line; do
       fi
       ;;
     LIST) cat "$posts" ;;
-    DISK) read_disk ;;
+    DISK) if [ -b "$disk" ]; then read_disk; else echo "ERR $disk is not a block device"; fi ;;
     COUNT) wc -l < "$posts" ;;
     "") continue ;;
     *) echo "ERR unknown command" ;;

@@ -121,15 +121,19 @@ def post_batch(lab, h, prefix, n, domain=SERVICE):
 
 def make_durable(lab, h, timeout=90, service=SERVICE):
     """After posting on primary h: waits until a version whose checkpoint
-    began after the posts is committed, and returns it. The newest version
-    now may have been taken before the posts and the next one may already be
-    running, so the one after that is the first surely taken after them."""
-    newest = (replication(lab, h, service) or {}).get("newest")
-    term, seq = version_key(newest) if newest else (0, 0)
-    def done():
+    began after the posts is committed, and returns it. The checkpoint
+    running now may have begun before the posts, so the one after it is the
+    first surely taken after them: two more checkpoints than now, by count
+    (a version number says nothing while the first one is still running)."""
+    done0 = (replication(lab, h, service) or {}).get("checkpoints", 0)
+    def taken():
+        r = replication(lab, h, service) or {}
+        return r.get("newest") if r.get("checkpoints", 0) >= done0 + 2 else None
+    target = lab.wait_until(taken, timeout, f"{h} taking two more checkpoints")
+    def committed():
         c = (replication(lab, h, service) or {}).get("committed")
-        return c if c and version_key(c) >= (term, seq + 2) else None
-    return lab.wait_until(done, timeout, f"{h} committing {term}.{seq + 2} or newer")
+        return c if c and version_key(c) >= version_key(target) else None
+    return lab.wait_until(committed, timeout, f"{h} committing {target} or newer")
 
 
 def parse_time(s):
