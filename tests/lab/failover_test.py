@@ -201,6 +201,9 @@ def case_two_services(lab):
 
 def case_slow_backup(lab):
     start(lab)
+    # Past the first versions, which carry the freshly booted guest's whole
+    # memory and disk (tens of MB): from here on a checkpoint ships ~1 MB.
+    rep.make_durable(lab, "h1")
     h3_before = (rep.replication(lab, "h3") or {}).get("newest")
     log(lab.delay("h3", 300))
     c0 = rep.replication(lab, "h1")["committed"]
