@@ -167,11 +167,17 @@ void ServiceAgent::promotion_step() {
   if (p.pull_from != 0 && (now_tick_ >= p.pull_deadline_tick || suspected(p.pull_from))) {
     spdlog::warn("{}: no push of {} from {} in time; trying the next holder", label(), to_string(*p.target),
                  name_of(p.pull_from));
-    p.pulls_tried.insert(p.pull_from);
-    p.pull_from = 0;
-    p.target.reset();
-    choose_source();
+    pull_failed();
   }
+}
+
+// The pull from the current holder will not arrive: choose again without it.
+void ServiceAgent::pull_failed() {
+  Promotion& p = *promotion_;
+  p.pulls_tried.insert(p.pull_from);
+  p.pull_from = 0;
+  p.target.reset();
+  if (!vm_busy_) choose_source();  // else promotion_step() chooses when the job ends
 }
 
 // While the election hands the service over to a host holding a newer
@@ -189,14 +195,11 @@ void ServiceAgent::handover_step() {
   choose_source();
 }
 
-// A live host holds a newer version than any we can fetch (its pull was
-// refused): hand the service to it. True when a hand-over started.
-bool ServiceAgent::hand_over_to_holder() {
+// A live host holds a newer version than `reachable`, the newest we can
+// fetch (its pull was refused): hand the service to it. True when a
+// hand-over started.
+bool ServiceAgent::hand_over_to_holder(std::optional<snapshots::Version> reachable) {
   Promotion& p = *promotion_;
-  std::optional<snapshots::Version> reachable = newest_;
-  for (const auto& [id, view] : peers_)
-    if (!suspected(id) && !p.pulls_tried.count(id) && view.newest && (!reachable || *view.newest > *reachable))
-      reachable = view.newest;
   std::uint32_t keeper = 0;
   std::optional<snapshots::Version> kept = reachable;
   for (std::uint32_t id : p.pulls_tried) {
@@ -219,7 +222,6 @@ bool ServiceAgent::hand_over_to_holder() {
 
 void ServiceAgent::choose_source() {
   Promotion& p = *promotion_;
-  if (hand_over_to_holder()) return;
   // Newest among the survivors: ours, and every peer we trust that answered.
   std::optional<snapshots::Version> best = newest_;
   std::uint32_t holder = 0;
@@ -230,6 +232,7 @@ void ServiceAgent::choose_source() {
       holder = id;
     }
   }
+  if (hand_over_to_holder(best)) return;
   // A committed version is one min_acks backups acknowledged; serving an
   // older one loses what clients were told was safe. Availability mode
   // serves anyway and says so; quorum mode waits for a holder to return.

@@ -153,7 +153,8 @@ class ServiceAgent {
   void begin_promotion();
   void promotion_step();
   void choose_source();
-  bool hand_over_to_holder();
+  bool hand_over_to_holder(std::optional<snapshots::Version> reachable);
+  void pull_failed();
   void handover_step();
   void finish_promotion_restore();
   void run_promote_hooks_then(std::function<void()> next);

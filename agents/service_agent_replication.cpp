@@ -21,6 +21,14 @@ void to_wire(Version v, wire::SnapVersion* out) {
   out->set_seq(v.seq);
 }
 
+// A peer's text for our logs: at most `max` bytes, control characters masked.
+std::string peer_text(const std::string& s, std::size_t max) {
+  std::string out = s.substr(0, max);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+  return out;
+}
+
 }  // namespace
 
 std::optional<Version> ServiceAgent::highest_known() const {
@@ -254,9 +262,7 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
 void ServiceAgent::on_ack(std::uint32_t from, const wire::PushAck& ack) {
   const Version v = from_wire(ack.version());
   if (!ack.ok()) {
-    std::string why = ack.error().substr(0, 300);
-    for (char& c : why)
-      if (static_cast<unsigned char>(c) < 0x20) c = '?';
+    const std::string why = peer_text(ack.error(), 300);
     spdlog::warn("{}: {} refused {}: {}", label(), name_of(from), to_string(v), why);
     pushes_[from].last_error = "refused: " + why;
     return;
@@ -305,16 +311,10 @@ void ServiceAgent::on_pull_refused(std::uint32_t from, const wire::PullRefused& 
   const Version v = from_wire(r.version());
   if (!promotion_ || state_ != ServiceState::restoring || promotion_->pull_from != from || promotion_->target != v)
     return;
-  std::string why = r.error().substr(0, 300);
-  for (char& c : why)
-    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+  const std::string why = peer_text(r.error(), 300);
   spdlog::warn("{}: {} cannot send {}: {}", label(), name_of(from), to_string(v), why);
   events_.record(config_.service.name, "pull_refused", name_of(from) + " cannot send " + to_string(v) + ": " + why);
-  Promotion& p = *promotion_;
-  p.pulls_tried.insert(from);
-  p.pull_from = 0;
-  p.target.reset();
-  if (!vm_busy_) choose_source();
+  pull_failed();
 }
 
 std::optional<Version> ServiceAgent::known_committed() const {
@@ -338,10 +338,7 @@ void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) 
   view.newest = inv.has_newest() ? std::optional<Version>(from_wire(inv.newest())) : std::nullopt;
   view.committed = inv.has_committed() ? std::optional<Version>(from_wire(inv.committed())) : std::nullopt;
   view.serving = inv.has_serving() ? std::optional<Version>(from_wire(inv.serving())) : std::nullopt;
-  std::string st = inv.state().substr(0, 20);
-  for (char& c : st)
-    if (static_cast<unsigned char>(c) < 0x20) c = '?';
-  view.state = st;
+  view.state = peer_text(inv.state(), 20);
   view.heard_tick = now_tick_;
   view.versions.clear();
   for (const auto& v : inv.versions()) {
