@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/utf8.hpp"
+
 namespace vmrep::agents {
 
 std::string format_time(std::chrono::system_clock::time_point t) {
@@ -18,6 +20,9 @@ std::string format_time(std::chrono::system_clock::time_point t) {
 }
 
 void EventLog::record(std::string service, std::string kind, std::string detail) {
+  // Details carry peers' and libvirt's text; kept valid UTF-8 here so that no
+  // entry can make /v1/events fail to render while it ages out.
+  if (!text::is_valid_utf8(detail)) detail = text::to_valid_utf8(detail);
   records_.push_back(EventRecord{next_seq_++, clock_.wall(), std::move(service), std::move(kind), std::move(detail)});
   while (records_.size() > capacity_) records_.pop_front();
 }

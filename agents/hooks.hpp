@@ -22,8 +22,11 @@ struct HookResult {
   std::string summary() const;
 };
 
-// Runs `command` (empty: nothing, ok). The environment is this process's plus
-// `env`. On timeout the whole process group is killed (SIGKILL).
+// Runs `command` (empty: nothing, ok). The environment is this process's with
+// `env` set over it; stdin is /dev/null and no other descriptor of the daemon
+// (sockets, store files) reaches the command. It returns once the shell has
+// exited: a child it left in the background keeps running but does not hold
+// the hook open. On timeout the whole process group is killed (SIGKILL).
 HookResult run_hook(const std::string& command, const std::map<std::string, std::string>& env,
                     std::chrono::milliseconds timeout);
 

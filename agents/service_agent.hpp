@@ -100,6 +100,7 @@ class ServiceAgent {
     std::vector<snapshots::Version> versions;  // at most versions_max
     std::string state = "unknown";
     std::uint64_t heard_tick = 0;
+    std::uint64_t inventories = 0;  // heard so far: 0 means `versions` says nothing yet
   };
   struct Promotion {
     std::uint64_t started_tick = 0;
@@ -121,16 +122,31 @@ class ServiceAgent {
   struct PushProgressCell {
     std::atomic<std::uint64_t> bytes_done{0}, bytes_total{0}, chunks_done{0}, chunks_total{0};
   };
+  // How the next push to a backup finds what it lacks.
+  enum class PushPlanning {
+    from_holdings,  // what it acknowledged and lists in its inventory (a few round trips)
+    listing,        // it refused a version (it may have lost chunks): list its store until it acks again
+  };
   struct PushState {
     bool in_flight = false;
     std::optional<snapshots::Version> in_flight_version;
     std::shared_ptr<PushProgressCell> progress = std::make_shared<PushProgressCell>();
     std::optional<snapshots::Version> last_ok;
+    // Versions pushed to it and announced (Pushed) but not yet acknowledged:
+    // an ack for anything else is not believed (a forged ack for a version
+    // never pushed would otherwise count towards a commit). Bounded by
+    // versions_max, oldest dropped.
+    std::set<snapshots::Version> awaiting_ack;
+    PushPlanning planning = PushPlanning::from_holdings;
+    // Kept between pushes (its SSH session, an interrupted pack to reuse);
+    // used by one push job at a time (in_flight).
+    std::shared_ptr<transport::sftp::Pusher> pusher;
     // Pushed when the push in flight ends (a switchover's final version, a
     // pull that came while busy); answer_pull: refuse the pull on failure.
     std::optional<snapshots::Version> queued;
     bool queued_pull = false;
-    std::uint64_t bytes_sent = 0, pushes = 0, failures = 0;
+    std::uint64_t bytes_sent = 0, pushes = 0, failures = 0, unexpected_acks = 0;
+    std::uint64_t last_round_trips = 0;  // of the last successful push
     std::string last_error;
   };
 
@@ -173,6 +189,7 @@ class ServiceAgent {
   void maybe_checkpoint();
   void checkpoint_done(const CheckpointOutcome& out);
   void push_to(std::uint32_t peer, snapshots::Version v, bool answer_pull);
+  transport::sftp::BackupKnowledge knowledge_of(std::uint32_t peer) const;
   void on_ack(std::uint32_t from, const wire::PushAck& ack);
   void commit(snapshots::Version v);
   void on_pushed(std::uint32_t from, snapshots::Version v);

@@ -9,6 +9,7 @@
 
 #include "agents/service_agent.hpp"
 #include "snapshots/incoming.hpp"
+#include "text/utf8.hpp"
 
 namespace vmrep::agents {
 namespace {
@@ -21,13 +22,10 @@ void to_wire(Version v, wire::SnapVersion* out) {
   out->set_seq(v.seq);
 }
 
-// A peer's text for our logs: at most `max` bytes, control characters masked.
-std::string peer_text(const std::string& s, std::size_t max) {
-  std::string out = s.substr(0, max);
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20) c = '?';
-  return out;
-}
+// A peer's text for our logs, events and status: bounded, valid UTF-8 (cut on
+// a character boundary; a cut inside one made the status API answer 500),
+// control characters masked so it cannot forge log lines.
+using text::peer_text;
 
 }  // namespace
 
@@ -94,16 +92,34 @@ void ServiceAgent::checkpoint_done(const CheckpointOutcome& out) {
   broadcast_inventory();
 }
 
+// What the push to `peer` may assume it holds: what it acknowledged and what
+// its last inventory lists (a held version keeps all its chunks there), so
+// the push sends the difference without listing the backup's store.
+transport::sftp::BackupKnowledge ServiceAgent::knowledge_of(std::uint32_t peer) const {
+  const auto ps = pushes_.find(peer);
+  if (ps != pushes_.end() && ps->second.planning == PushPlanning::listing) return transport::sftp::BackupUnknown{};
+  transport::sftp::BackupHolds holds;
+  if (ps != pushes_.end() && ps->second.last_ok) holds.versions.push_back(*ps->second.last_ok);
+  const auto view = peers_.find(peer);
+  if (view != peers_.end()) holds.versions.insert(holds.versions.end(), view->second.versions.begin(), view->second.versions.end());
+  if (!holds.versions.empty()) return holds;
+  if (view != peers_.end() && view->second.inventories > 0) return transport::sftp::BackupEmpty{};
+  return transport::sftp::BackupUnknown{};
+}
+
 void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
   PushState& ps = pushes_[peer];
   ps.in_flight = true;
   ps.in_flight_version = v;
   ps.progress = std::make_shared<PushProgressCell>();
-  const PeerTarget target = config_.peers.at(peer);
-  transport::sftp::PushOptions options;
-  options.remote_root = target.remote_root;
-  options.parallel_sessions = 2;
-  options.progress = [cell = ps.progress](const transport::sftp::PushProgress& p) {
+  if (!ps.pusher) {
+    const PeerTarget& target = config_.peers.at(peer);
+    transport::sftp::PushOptions options;
+    options.remote_root = target.remote_root;
+    options.parallel_sessions = 2;
+    ps.pusher = std::make_shared<transport::sftp::Pusher>(store_, target.endpoint, options);
+  }
+  transport::sftp::ProgressFn progress = [cell = ps.progress](const transport::sftp::PushProgress& p) {
     cell->bytes_done = p.bytes_done;
     cell->bytes_total = p.bytes_total;
     cell->chunks_done = p.chunks_done;
@@ -111,9 +127,8 @@ void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
   };
   const std::string service = config_.service.name;
   job<transport::sftp::PushStats>(
-      [this, target, options, service, v] {
-        transport::sftp::Pusher pusher(store_, target.endpoint, options);
-        return pusher.push(service, v);
+      [pusher = ps.pusher, known = knowledge_of(peer), progress, service, v] {
+        return pusher->push(service, v, known, progress);
       },
       [this, peer, v, answer_pull](const transport::sftp::PushStats& stats, const std::string& error) {
         PushState& ps = pushes_[peer];
@@ -126,11 +141,16 @@ void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
           if (answer_pull) refuse_pull(peer, v, "push failed: " + error);
         } else {
           ps.bytes_sent += stats.bytes_sent();
+          ps.last_round_trips = stats.round_trips;
           shipped_bytes_[v] += stats.bytes_sent();
           while (shipped_bytes_.size() > versions_max) shipped_bytes_.erase(shipped_bytes_.begin());
           ps.last_error.clear();
-          spdlog::info("{}: pushed {} to {}: {} of {} chunks sent, {} bytes{}", label(), to_string(v), name_of(peer),
-                       stats.chunks_sent, stats.chunks_referenced, stats.bytes_sent(), answer_pull ? " (pull)" : "");
+          spdlog::info("{}: pushed {} to {}: {} of {} chunks sent, {} bytes, {}, {} round trips{}{}", label(),
+                       to_string(v), name_of(peer), stats.chunks_sent, stats.chunks_referenced, stats.bytes_sent(),
+                       stats.base ? "against " + to_string(*stats.base) : stats.listed ? std::string("listed") : std::string("all"),
+                       stats.round_trips, stats.connected ? " (new session)" : "", answer_pull ? " (pull)" : "");
+          ps.awaiting_ack.insert(v);
+          while (ps.awaiting_ack.size() > versions_max) ps.awaiting_ack.erase(ps.awaiting_ack.begin());
           wire::Replica m;
           to_wire(v, m.mutable_pushed());
           send(peer, m);
@@ -211,7 +231,8 @@ void ServiceAgent::accept_next() {
   const std::string service = config_.service.name;
   job<Received>(
       [this, service, v, verified = verified_] {
-        snapshots::AcceptStats accepted = snapshots::accept_incoming(store_);
+        if (verified->size() > verified_max) verified->clear();
+        snapshots::AcceptStats accepted = snapshots::accept_incoming(store_, verified.get());
         for (const auto& e : accepted.errors) spdlog::warn("accept: {}", e);
         if (!store_.has_version(service, v))
           return Received{accepted.errors.empty() ? std::string("version not found after the push")
@@ -229,7 +250,7 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
   wire::Replica m;
   to_wire(v, m.mutable_ack()->mutable_version());
   m.mutable_ack()->set_ok(problem.empty());
-  m.mutable_ack()->set_error(problem.substr(0, 300));
+  m.mutable_ack()->set_error(peer_text(problem, 300));
   send(from, m);
   if (!problem.empty()) {
     spdlog::warn("{}: version {} from {} refused: {}", label(), to_string(v), name_of(from), problem);
@@ -261,13 +282,22 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
 
 void ServiceAgent::on_ack(std::uint32_t from, const wire::PushAck& ack) {
   const Version v = from_wire(ack.version());
+  PushState& ps = pushes_[from];
+  if (ps.awaiting_ack.erase(v) == 0) {
+    ++ps.unexpected_acks;
+    spdlog::warn("{}: {} acknowledged {}, which was not pushed to it: ignored", label(), name_of(from), to_string(v));
+    return;
+  }
   if (!ack.ok()) {
     const std::string why = peer_text(ack.error(), 300);
     spdlog::warn("{}: {} refused {}: {}", label(), name_of(from), to_string(v), why);
     pushes_[from].last_error = "refused: " + why;
+    // It may have lost chunks a held version names: find out by listing.
+    pushes_[from].planning = PushPlanning::listing;
     return;
   }
   pushes_[from].last_ok = v;
+  pushes_[from].planning = PushPlanning::from_holdings;
   if (state_ != ServiceState::serving) return;
   if (switchover_ && switchover_->to == from) switchover_acked(v);
   auto& holders = acks_[v];
@@ -303,7 +333,7 @@ void ServiceAgent::on_pull(std::uint32_t from, Version v) {
 void ServiceAgent::refuse_pull(std::uint32_t to, Version v, const std::string& why) {
   wire::Replica m;
   to_wire(v, m.mutable_pull_refused()->mutable_version());
-  m.mutable_pull_refused()->set_error(why.substr(0, 300));
+  m.mutable_pull_refused()->set_error(peer_text(why, 300));
   send(to, m);
 }
 
@@ -340,6 +370,7 @@ void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) 
   view.serving = inv.has_serving() ? std::optional<Version>(from_wire(inv.serving())) : std::nullopt;
   view.state = peer_text(inv.state(), 20);
   view.heard_tick = now_tick_;
+  ++view.inventories;
   view.versions.clear();
   for (const auto& v : inv.versions()) {
     if (view.versions.size() == versions_max) break;

@@ -38,6 +38,7 @@ nlohmann::json ServiceAgent::status() const {
     if (it != pushes_.end()) {
       n["pushes"] = it->second.pushes;
       n["push_failures"] = it->second.failures;
+      n["unexpected_acks"] = it->second.unexpected_acks;
       n["bytes_shipped"] = it->second.bytes_sent;
       n["push_in_flight"] = it->second.in_flight;
       if (it->second.in_flight && it->second.in_flight_version) {
@@ -49,6 +50,8 @@ nlohmann::json ServiceAgent::status() const {
                               {"chunks_total", c.chunks_total.load()}};
       }
       n["last_acked"] = version_json(it->second.last_ok);
+      n["push_round_trips"] = it->second.last_round_trips;
+      n["push_planning"] = it->second.planning == PushPlanning::listing ? "listing" : "from_holdings";
       if (!it->second.last_error.empty()) n["last_error"] = it->second.last_error;
     }
     nodes[name_of(id)] = n;

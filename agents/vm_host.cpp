@@ -16,6 +16,13 @@ namespace vmrep::agents {
 namespace fs = std::filesystem;
 namespace {
 
+// Directories that hold a running or restoring VM's files: the owner's, and
+// search (not list) for others, since qemu may run as another user
+// (libvirt-qemu) and must reach its disk files by path. The files in them are
+// 0600 (and chowned to qemu's user by libvirt), so nothing is readable.
+constexpr fs::perms kVmDirPerms = fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec;
+
+
 using Steady = std::chrono::steady_clock;
 
 std::string layer_name(const std::string& target, std::size_t index, const std::string& format) {
@@ -52,6 +59,7 @@ VmHost::VmHost(vmadapters::VmAdapter& vm, snapshots::Store& store, std::string s
                fs::path work_dir)
     : vm_(vm), store_(store), service_(std::move(service)), domain_(std::move(domain)), work_(std::move(work_dir)) {
   fs::create_directories(work_);
+  fs::permissions(work_, kVmDirPerms);
 }
 
 bool VmHost::running() {
@@ -150,6 +158,9 @@ RestoreOutcome VmHost::restore(snapshots::Version v, bool paused) {
     files.disks[target] = vmadapters::DiskLayer{flat, "qcow2"};
   }
   out.flatten_ms = ms_since(t0);
+  // Built private (0700), opened for search only now that every file in it is
+  // 0600: qemu may run as another user and reaches its disk by path.
+  fs::permissions(dir, kVmDirPerms);
   t0 = Steady::now();
   vmadapters::RestoreOptions options;
   options.start_paused = paused;

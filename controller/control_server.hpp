@@ -5,6 +5,14 @@
 // Requests are small and answered at once from the loop's state; each
 // connection gets one request, a 5 s deadline and a 64 KiB request cap.
 //
+// Hostile input (any local user can connect): no exception leaves a request
+// (a handler's is answered 500, a malformed request 400, anything else is
+// logged and the connection closed); every reply that echoes the request
+// makes it valid UTF-8 first (json_reply); each listener holds at most
+// kMaxSessions connections at once (more are closed at accept, logged at a
+// bounded rate), and a failing accept() (descriptors exhausted) backs off
+// from 10 ms to 1 s instead of spinning the loop.
+//
 // Contract: event-loop thread only; handlers run on it and must not block.
 
 #include <cstdint>
@@ -13,8 +21,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
 
 namespace vmrep::controller {
 
@@ -24,11 +34,17 @@ struct Reply {
   std::string body;
 };
 
+// A JSON reply; strings that are not valid UTF-8 (a peer's text, a request's
+// path) are written with U+FFFD instead of making dump() throw.
+Reply json_reply(unsigned status, const nlohmann::json& body, int indent = -1);
+
 // `query` is the part after '?', undecoded ("" if none).
 using Handler = std::function<Reply(const std::string& query)>;
 
 class ControlServer {
  public:
+  static constexpr std::size_t kMaxSessions = 32;  // open connections per listener
+
   ControlServer(boost::asio::io_context& io, std::string socket_path, std::uint32_t socket_mode,
                 std::optional<std::uint16_t> metrics_port);
   ~ControlServer();
@@ -42,7 +58,11 @@ class ControlServer {
   void stop();
   std::uint16_t metrics_port() const;
 
-  Reply dispatch(const std::string& method, const std::string& target, bool via_tcp) const;
+  // Never throws: unknown paths 404, wrong methods 405, a handler's exception 500.
+  Reply dispatch(const std::string& method, const std::string& target, bool via_tcp) const noexcept;
+  // One raw request as it came off a socket (the fuzz target's entry): 400
+  // when it does not parse as HTTP/1.x within the caps, else dispatch().
+  Reply handle_raw(std::string_view bytes, bool via_tcp) const noexcept;
 
  private:
   struct Endpoint {

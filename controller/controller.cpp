@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "text/utf8.hpp"
 #include "transport/codec.hpp"
+#include "transport/pki.hpp"
 
 namespace vmrep::controller {
 namespace {
@@ -43,7 +45,7 @@ transport::MeshConfig mesh_config(const config::Config& c, std::uint32_t self) {
 }  // namespace
 
 Controller::Controller(boost::asio::io_context& io, config::Config config, std::uint32_t self_id)
-    : io_(io), config_(std::move(config)), self_(self_id), events_(clock_) {
+    : io_(io), config_(std::move(config)), self_(self_id), events_(clock_), cert_timer_(io) {
   std::vector<std::string> names;
   for (const auto& n : config_.nodes) names.push_back(n.name);
   elections_.push_back(std::make_unique<agents::ElectionAgent>(
@@ -80,14 +82,39 @@ void Controller::start() {
   control_->start();
   mesh_->start();
   heartbeat_->start();
+  if (!config_.tls.insecure) {
+    // The certificate the mesh loaded (a renewed file counts after a restart).
+    try {
+      cert_not_after_ = transport::pki::certificate_not_after(config_.tls.cert);
+      check_certificate();
+    } catch (const std::exception& e) {
+      spdlog::error("cannot read the expiry of the TLS certificate: {}", e.what());
+    }
+  }
   events_.record("", "started", "vmrepd " + name_of(self_) + " in cluster " + config_.cluster_name);
   spdlog::info("started as {} (id {}) in cluster {}: {} peer(s), {} service(s), control socket {}", name_of(self_),
                self_, config_.cluster_name, config_.nodes.size() - 1, config_.services.size(), config_.control_socket);
 }
 
+void Controller::check_certificate() {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::string message = transport::pki::expiry_message(config_.tls.cert, *cert_not_after_, now);
+  if (transport::pki::expiry_level(*cert_not_after_, now) == transport::pki::ExpiryLevel::expired) {
+    spdlog::error("{}", message);
+  } else if (!message.empty()) {
+    spdlog::warn("{}", message);
+  }
+  cert_timer_.expires_after(std::chrono::hours(24));
+  cert_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !stopped_) check_certificate();
+  });
+}
+
 void Controller::stop(const std::string& reason) {
   if (stopped_) return;
   stopped_ = true;
+  cert_timer_.cancel();
   spdlog::info("stopping: {}", reason);
   events_.record("", "stopping", reason);
   // A primary that leaves takes its VM down: the peers promote a backup as
@@ -152,9 +179,7 @@ void Controller::send(std::uint32_t to, std::uint32_t instance, const consensus:
 void Controller::on_frame(std::uint32_t from, const wire::Frame& frame) {
   if (frame.has_goodbye()) {
     // The reason is the peer's text: one line, printable, bounded.
-    std::string reason = frame.goodbye().reason().substr(0, 200);
-    for (char& ch : reason)
-      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+    const std::string reason = text::peer_text(frame.goodbye().reason(), 200);
     spdlog::info("peer {} is leaving: {}", name_of(from), reason);
     events_.record("", "peer_left", name_of(from) + ": " + reason);
     for (auto& e : elections_) e->peer_left(from);
@@ -165,6 +190,12 @@ void Controller::on_frame(std::uint32_t from, const wire::Frame& frame) {
     if (instance == 0 || instance > services_.size()) {
       ++frames_refused_;
       spdlog::warn("peer {}: replica frame refused: unknown service instance {}", name_of(from), instance);
+      return;
+    }
+    std::string error;
+    if (!transport::replica_in_domain(frame.replica(), error)) {
+      ++frames_refused_;
+      spdlog::warn("peer {}: replica frame refused: {}", name_of(from), error);
       return;
     }
     services_[instance - 1]->on_message(from, frame.replica());

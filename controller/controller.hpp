@@ -9,10 +9,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json_fwd.hpp>
 
@@ -58,6 +60,9 @@ class Controller final : public agents::PeerSender, public agents::ReplicaSender
   void register_endpoints();
   void start_replication();  // store, hypervisor connections, service agents
   std::string name_of(std::uint32_t id) const;
+  // Logs a warning while fewer than 30 days are left before our certificate's
+  // notAfter, an error once it has expired; again every day.
+  void check_certificate();
 
   boost::asio::io_context& io_;
   config::Config config_;
@@ -77,6 +82,8 @@ class Controller final : public agents::PeerSender, public agents::ReplicaSender
   std::unique_ptr<boost::asio::thread_pool> workers_;
   std::chrono::steady_clock::time_point started_;
   std::uint64_t frames_refused_ = 0;
+  std::optional<std::int64_t> cert_not_after_;  // Unix seconds; none in insecure mode or unreadable
+  boost::asio::steady_timer cert_timer_;
   bool stopped_ = false;
 };
 

@@ -1,10 +1,20 @@
 // Controller::start_replication(): the snapshot store, one hypervisor
 // connection and VmHost per service, and the service agents. Separate from
 // controller.cpp because only clusters with services need any of it.
-#include <spdlog/spdlog.h>
+#include "controller/replication_setup.hpp"
 
-#include <fstream>
-#include <iterator>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
 
 #include "controller/controller.hpp"
 #include "vmadapters/libvirt_adapter.hpp"
@@ -12,20 +22,62 @@
 namespace vmrep::controller {
 namespace {
 
-snapshots::MacKey read_cluster_key(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("replication.cluster_key " + path + ": cannot read it (create it with: head -c 32 /dev/urandom > " + path + ", the same file on every host)");
-  snapshots::Bytes key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (key.size() < 32)
-    throw std::runtime_error("replication.cluster_key " + path + ": " + std::to_string(key.size()) +
-                             " bytes, at least 32 are needed");
-  return snapshots::MacKey(std::move(key));
+// One line naming the setting, file, its mode and the fix; nullopt when only
+// the owner has access.
+std::optional<std::string> shared_problem(const std::string& setting, const std::string& path, mode_t mode) {
+  if ((mode & 077) == 0) return std::nullopt;
+  char octal[8];
+  std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode & 07777));
+  return setting + " " + path + ": " + ((mode & 044) != 0 ? "readable" : "accessible") +
+         " by group or others (mode " + octal + "); fix with: chmod 600 " + path;
 }
+
+// Closes the fd on every path out.
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
+};
 
 }  // namespace
 
+void refuse_if_shared(const std::string& setting, const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;
+  if (const auto problem = shared_problem(setting, path, st.st_mode)) throw std::runtime_error(*problem);
+}
+
+snapshots::MacKey read_cluster_key(const std::string& path) {
+  const std::string setting = "replication.cluster_key";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw std::runtime_error(setting + " " + path + ": cannot read it: " + std::strerror(errno) +
+                             " (create it with: (umask 077; head -c 32 /dev/urandom > " + path +
+                             "), the same file on every host)");
+  }
+  const FdCloser closer{fd};
+  struct stat st {};  // of the file read, not of whatever the name points to later
+  if (::fstat(fd, &st) != 0) throw std::runtime_error(setting + " " + path + ": cannot stat: " + std::strerror(errno));
+  if (const auto problem = shared_problem(setting, path, st.st_mode)) throw std::runtime_error(*problem);
+  snapshots::Bytes key;
+  std::uint8_t buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error(setting + " " + path + ": cannot read it: " + std::strerror(errno));
+    if (n == 0 || key.size() > 1 << 20) break;  // a key is small; do not read a device forever
+    key.insert(key.end(), buffer, buffer + n);
+  }
+  if (key.size() < 32) {
+    throw std::runtime_error(setting + " " + path + ": " + std::to_string(key.size()) +
+                             " bytes, at least 32 are needed");
+  }
+  return snapshots::MacKey(std::move(key));
+}
+
 void Controller::start_replication() {
   const auto& rep = config_.replication;
+  // Absent is reported by the first push (a host may serve without pushing).
+  refuse_if_shared("replication.ssh_key", rep.ssh_key);
   snapshots::StoreOptions store_options;
   // Unreferenced chunks live this long: longer than any push takes.
   store_options.gc_grace = std::chrono::seconds(600);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/controller.hpp"
+#include "transport/pki.hpp"
 
 namespace vmrep::controller {
 namespace {
@@ -91,12 +92,22 @@ nlohmann::json Controller::status() const {
     services.push_back(s);
   }
   auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  json certificate = nullptr;  // insecure mode, or unreadable (logged)
+  if (cert_not_after_) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    certificate = {{"file", config_.tls.cert},
+                   {"not_after", transport::pki::rfc3339(*cert_not_after_)},
+                   {"days_left", transport::pki::days_left(*cert_not_after_, now)},
+                   {"seconds_left", *cert_not_after_ - now}};
+  }
   return json{{"node", name_of(self_)},
               {"node_id", self_},
               {"cluster", config_.cluster_name},
               {"version", "0.1.0"},
               {"uptime_seconds", uptime},
               {"ticks", heartbeat_->ticks()},
+              {"certificate", certificate},
               {"cluster_election", election(cluster)},
               {"peers", peers},
               {"services", services}};
@@ -136,6 +147,12 @@ std::string Controller::metrics() const {
            n(heartbeat_->skipped_ticks()));
   m.sample("vmrep_connections_refused_total", "inbound connections refused (certificate, name, frame)", "counter",
            node, n(mesh_->inbound_refused()));
+  if (cert_not_after_) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    m.sample("vmrep_certificate_expiry_seconds", "seconds until this node's TLS certificate expires (notAfter)",
+             "gauge", node, n(*cert_not_after_ - now));
+  }
   m.sample("vmrep_frames_refused_total", "consensus frames refused as malformed", "counter", node, n(frames_refused_));
   for (std::uint32_t id = 1; id <= config_.nodes.size(); ++id) {
     if (id == self_) continue;
@@ -168,22 +185,22 @@ std::string Controller::metrics() const {
 
 void Controller::register_endpoints() {
   control_->add("/v1/status", "node, peers (reachability, suspicion), elections: primary, epoch, round, role",
-                [this](const std::string&) { return Reply{200, "application/json", status().dump(2) + "\n"}; });
+                [this](const std::string&) { return json_reply(200, status(), 2); });
   control_->add("/v1/events", "recent role changes and suspicions; ?since=SEQ&limit=N",
                 [this](const std::string& q) {
                   auto j = events_.to_json(query_number(q, "since", 0), query_number(q, "limit", 200));
-                  return Reply{200, "application/json", j.dump(2) + "\n"};
+                  return json_reply(200, j, 2);
                 });
   control_->add("/v1/snapshots", "?service=NAME: every node's versions of the service, sizes, bytes shipped",
                 [this](const std::string& q) {
                   const std::string name = query_text(q, "service").value_or("");
                   for (std::size_t i = 0; i < services_.size(); ++i)
                     if (config_.services[i].name == name)
-                      return Reply{200, "application/json", services_[i]->snapshots().dump(2) + "\n"};
+                      return json_reply(200, services_[i]->snapshots(), 2);
                   std::string known;
                   for (const auto& svc : config_.services) known += (known.empty() ? "" : ", ") + svc.name;
                   nlohmann::json err{{"error", "no service '" + name + "' (services: " + (known.empty() ? "none" : known) + ")"}};
-                  return Reply{404, "application/json", err.dump() + "\n"};
+                  return json_reply(404, err);
                 });
   control_->add_action("/v1/switchover", "?service=NAME&to=NODE: planned move of the service to NODE (run on its primary)",
                        [this](const std::string& q) {
@@ -193,12 +210,10 @@ void Controller::register_endpoints() {
                            if (config_.services[i].name != name) continue;
                            std::string refused = services_[i]->start_switchover(to);
                            if (!refused.empty())
-                             return Reply{409, "application/json", nlohmann::json{{"error", refused}}.dump() + "\n"};
-                           return Reply{202, "application/json",
-                                        nlohmann::json{{"started", true}, {"service", name}, {"to", to}}.dump() + "\n"};
+                             return json_reply(409, {{"error", refused}});
+                           return json_reply(202, {{"started", true}, {"service", name}, {"to", to}});
                          }
-                         return Reply{404, "application/json",
-                                      nlohmann::json{{"error", "no service '" + name + "'"}}.dump() + "\n"};
+                         return json_reply(404, {{"error", "no service '" + name + "'"}});
                        });
   control_->add("/metrics", "Prometheus text format",
                 [this](const std::string&) { return Reply{200, "text/plain; version=0.0.4", metrics()}; }, true);

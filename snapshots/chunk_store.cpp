@@ -26,17 +26,10 @@ bool is_shard_name(const std::string& s) {
          std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-void make_dir(const fs::path& dir) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("cannot create directory", dir.string(), errno);
-}
-
 }  // namespace
 
 ChunkStore::ChunkStore(fs::path dir, ChunkStoreOptions options) : dir_(std::move(dir)), options_(options) {
-  std::error_code ec;
-  const bool created = fs::create_directories(dir_, ec);
-  if (ec) throw SnapshotError("cannot create chunk directory " + printable(dir_.string(), 300) + ": " + ec.message());
-  if (created) {
+  if (detail::make_dirs(dir_)) {
     // A new store (ROOT/chunks, and ROOT itself perhaps): make the names durable once.
     detail::fsync_dir(dir_.parent_path());
     if (dir_.parent_path().has_parent_path()) detail::fsync_dir(dir_.parent_path().parent_path());
@@ -84,11 +77,7 @@ fs::path ChunkStore::ensure_shard(const ChunkId& id) {
   const fs::path dir = dir_ / shard;
   const std::lock_guard guard(dirty_mutex_);
   if (!known_shards_.contains(shard)) {
-    if (::mkdir(dir.c_str(), 0755) == 0) {
-      dir_dirty_ = true;
-    } else if (errno != EEXIST) {
-      throw_errno("cannot create directory", dir.string(), errno);
-    }
+    if (detail::make_dir(dir)) dir_dirty_ = true;
     known_shards_.insert(shard);
   }
   return dir;
@@ -149,7 +138,7 @@ bool ChunkStore::quarantine(const ChunkId& id) {
   const auto shared = lock_shared();
   const fs::path from = path_of(id);
   const fs::path qdir = dir_ / "quarantine";
-  make_dir(qdir);
+  detail::make_dir(qdir);
   const fs::path to = qdir / (id.hex() + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   if (::rename(from.c_str(), to.c_str()) != 0) {
     if (errno == ENOENT) return false;
@@ -188,7 +177,10 @@ SweepStats ChunkStore::sweep(const std::vector<ChunkId>& keep_sorted, std::chron
   const auto now = fs::file_time_type::clock::now();
   std::error_code ec;
   for (const fs::directory_entry& shard : fs::directory_iterator(dir_, ec)) {
-    if (!shard.is_directory() || !is_shard_name(shard.path().filename().string())) continue;
+    // Not followed: a symlinked "shard" (ROOT/chunks may be written by a
+    // peer's sftp-server) would have us delete in the directory it names.
+    std::error_code tec;
+    if (!shard.is_directory(tec) || shard.is_symlink(tec) || !is_shard_name(shard.path().filename().string())) continue;
     bool changed = false;
     std::error_code sec;
     for (const fs::directory_entry& entry : fs::directory_iterator(shard.path(), sec)) {

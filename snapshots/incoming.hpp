@@ -17,10 +17,23 @@
 // before the failure stay in the store (valid, unreferenced until a version
 // names them; GC removes them after its grace period otherwise).
 //
+// Hostile input: everything under ROOT/incoming was written by a peer's SFTP
+// account (perhaps not root), and this runs as root. So nothing there is
+// followed: ROOT/incoming and each SERVICE directory must be real
+// directories, each manifest and pack a regular file, checked by lstat and
+// again by fstat of the fd opened O_NOFOLLOW|O_NONBLOCK (a swap in between is
+// caught, a fifo never blocks, a device is never opened). Anything else is
+// refused with one line in AcceptStats::errors, "PATH: not a regular file
+// (symlink); refused", and its name removed (the link, never its target;
+// ROOT/incoming itself is only reported).
+// No error quotes a peer's file: a manifest that does not parse is reported
+// by path only (chunk ids, 64 hex digits, are named).
+//
 // Who calls it: the backup's replica agent (a worker thread), when a push
 // ends; tests call it on the remote root directly. One caller per ROOT at a
 // time.
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +53,10 @@ struct AcceptStats {
   std::vector<std::string> errors;  // one line each, naming the file
 };
 
-AcceptStats accept_incoming(Store& store);
+// `verified` (optional, in and out): chunks this process re-hashed before;
+// those a manifest names are only checked for presence, so a small pack that
+// names a 100 MB image costs its own chunks, not the image's. Every chunk
+// verified here is added.
+AcceptStats accept_incoming(Store& store, std::set<ChunkId>* verified = nullptr);
 
 }  // namespace vmrep::snapshots

@@ -161,7 +161,7 @@ std::size_t PackSource::read_at(std::uint64_t offset, std::span<std::uint8_t> ou
 
 std::uint64_t write_pack(const ChunkStore& chunks, std::span<const ChunkId> ids, const std::filesystem::path& path) {
   PackSource source(chunks, std::vector<ChunkId>(ids.begin(), ids.end()));
-  detail::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  detail::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, detail::file_mode));
   if (!fd) throw_errno("pack: create", path.string(), errno);
   Bytes buffer(std::size_t{1} << 20);
   std::uint64_t offset = 0;
@@ -177,13 +177,15 @@ std::uint64_t write_pack(const ChunkStore& chunks, std::span<const ChunkId> ids,
 UnpackStats unpack_into(ChunkStore& chunks, const std::filesystem::path& pack_path) {
   detail::Fd fd(::open(pack_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw_errno("pack: open", pack_path.string(), errno);
-  const std::string name = pack_path.string();
-  const int raw = fd.get();
+  return unpack_fd_into(chunks, fd.get(), pack_path.string());
+}
+
+UnpackStats unpack_fd_into(ChunkStore& chunks, int fd, const std::string& name) {
   return unpack(
       chunks,
-      [raw, &name](std::uint8_t* out, std::size_t n) -> std::size_t {
+      [fd, &name](std::uint8_t* out, std::size_t n) -> std::size_t {
         for (;;) {
-          const ssize_t got = ::read(raw, out, n);
+          const ssize_t got = ::read(fd, out, n);
           if (got >= 0) return static_cast<std::size_t>(got);
           if (errno != EINTR) throw_errno("pack: read", name, errno);
         }

@@ -90,6 +90,9 @@ struct UnpackStats {
 
 // Verifies and stores every record of the pack at `pack_path` (see above).
 UnpackStats unpack_into(ChunkStore& chunks, const std::filesystem::path& pack_path);
+// The same from an open file (read from its current offset; not closed):
+// for a pack the caller opened without following links. `name` names it.
+UnpackStats unpack_fd_into(ChunkStore& chunks, int fd, const std::string& name);
 // The same over bytes in memory (`name` names them in errors): for the fuzzer.
 UnpackStats unpack_bytes_into(ChunkStore& chunks, ByteView pack, const std::string& name);
 

@@ -113,9 +113,7 @@ RebuildStats rebuild(const ChunkStore& chunks, const Manifest& m, const fs::path
     throw SnapshotError("rebuild of " + m.service + " " + to_string(m.version) + ": field " + problem->field + ": " +
                         problem->problem);
   }
-  std::error_code ec;
-  fs::create_directories(target_dir, ec);
-  if (ec) throw SnapshotError("cannot create " + printable(target_dir.string(), 300) + ": " + ec.message());
+  detail::make_dirs(target_dir);  // 0700: the files are guest memory and disks
   RebuildStats stats;
   Bytes plain;  // one chunk at a time; reused
   for (const FileEntry& f : m.files) rebuild_file(chunks, m, f, target_dir / f.name, plain, stats, durable);

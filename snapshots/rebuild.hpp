@@ -29,7 +29,8 @@ struct RebuildStats {
   std::uint64_t hole_bytes = 0;  // of those, left as holes
 };
 
-// `target_dir` is created when missing. `m` must already be verified (it
+// `target_dir` is created when missing (0700, and any missing parent too);
+// the files are 0600: they hold guest memory. `m` must already be verified (it
 // came from Store::load or parse_manifest).
 // durable = false skips the fsyncs (the rename still makes each file appear
 // whole): for a restore that starts a VM from the files at once, where a crash

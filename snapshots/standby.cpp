@@ -9,6 +9,7 @@
 #include <string>
 
 #include "snapshots/errors.hpp"
+#include "snapshots/fs_util.hpp"
 
 namespace vmrep::snapshots {
 namespace fs = std::filesystem;
@@ -38,7 +39,7 @@ const FileEntry* find_file(const Manifest* m, const std::string& name) {
 void update_file(const ChunkStore& chunks, const FileEntry& f, const FileEntry* old, const fs::path& path,
                  StandbyStats& stats) {
   if (old && !fs::exists(path)) old = nullptr;
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | (old ? 0 : O_TRUNC), 0600);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | (old ? 0 : O_TRUNC), detail::file_mode);
   if (fd < 0) fail("cannot open", path, errno);
   try {
     Bytes plain;
@@ -76,7 +77,7 @@ StandbyStats update_standby(const ChunkStore& chunks, const Manifest& m, const M
   if (const auto problem = check_manifest(m))
     throw SnapshotError("standby of " + m.service + " " + to_string(m.version) + ": field " + problem->field + ": " +
                         problem->problem);
-  fs::create_directories(dir);
+  detail::make_dirs(dir);  // 0700: the files are guest memory and disks
   StandbyStats stats;
   std::set<std::string> names;
   for (const FileEntry& f : m.files) {

@@ -26,7 +26,8 @@ struct StandbyStats {
   std::uint64_t bytes_written = 0;
 };
 
-// Makes `dir` hold exactly the files of `m`. `previous` is what `dir` holds
+// Makes `dir` hold exactly the files of `m` (`dir` created 0700 when missing,
+// files created 0600). `previous` is what `dir` holds
 // now (nullptr: nothing trustworthy; every file is written whole). Files of
 // `dir` that `m` does not name are removed.
 StandbyStats update_standby(const ChunkStore& chunks, const Manifest& m, const Manifest* previous,

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <set>
 
 #include "snapshots/errors.hpp"
@@ -21,13 +20,9 @@ std::string_view as_text(const Bytes& b) { return {reinterpret_cast<const char*>
 
 ByteView as_bytes(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 
-// Creates `dir` (one level) and makes its name durable in the parent.
+// Creates `dir` (one level, mode 0700) and makes its name durable in the parent.
 void ensure_dir(const fs::path& dir) {
-  if (::mkdir(dir.c_str(), 0755) == 0) {
-    detail::fsync_dir(dir.parent_path());
-  } else if (errno != EEXIST) {
-    throw_errno("cannot create directory", dir.string(), errno);
-  }
+  if (detail::make_dir(dir)) detail::fsync_dir(dir.parent_path());
 }
 
 }  // namespace
@@ -40,6 +35,7 @@ Store::Store(fs::path root, MacKey key, StoreOptions options)
                         " s: must be 0 (no concurrent transfers) or at least " +
                         std::to_string(2 * chunk_refresh_after.count()) + " s");
   }
+  detail::tighten_dir(root_);  // a store made before modes were enforced: 0755 let anyone read guest memory
   ensure_dir(root_ / "services");
 }
 
@@ -59,7 +55,9 @@ std::vector<std::string> Store::services() const {
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(root_ / "services", ec)) {
     const std::string name = e.path().filename().string();
-    if (valid_service_name(name) && e.is_directory()) out.push_back(name);
+    std::error_code tec;
+    // A symlink is not a service: GC deletes in service directories.
+    if (valid_service_name(name) && e.is_directory(tec) && !e.is_symlink(tec)) out.push_back(name);
   }
   if (ec) throw SnapshotError("cannot list " + printable((root_ / "services").string(), 300) + ": " + ec.message());
   std::sort(out.begin(), out.end());

@@ -23,6 +23,13 @@
 //  - GC deletes chunk files no manifest references, once older than the
 //    grace period (see chunk_store.hpp for what the grace protects). A
 //    manifest GC cannot verify still protects every chunk id written in it.
+//  - Modes: the files hold guest memory and disks, so everything the store
+//    creates is 0700 (directories) or 0600 (files), whatever the umask. A
+//    store root with a looser mode (made before this was enforced) is
+//    chmod-ed to 0700 when the Store is constructed, silently.
+//  - ROOT/incoming is written by a peer's SFTP account: nothing under it is
+//    followed (symlinks), opened when it is not a regular file or directory
+//    (fifos, sockets, devices) or deleted through. incoming.hpp, gc().
 //
 // Thread safety: every member may be called from any thread. publish() and
 // the chunk writers hold the chunk lock shared; gc() holds it exclusively.
@@ -59,6 +66,12 @@ struct GcStats {
   std::uint64_t manifests = 0;                    // read to find references
   std::vector<std::string> unverified_manifests;  // failed to parse/verify: their ids were kept anyway
   std::uint64_t incoming_deleted = 0;             // abandoned push files under ROOT/incoming (see gc())
+  // One line each naming the path and its type: entries under ROOT/incoming
+  // that are neither a directory (for a service) nor a regular file, and
+  // manifest names under services/ that are not regular files; removed (the
+  // link itself, never its target). Also a directory under ROOT/incoming it
+  // could not list.
+  std::vector<std::string> refused;
 };
 
 struct RetentionResult {
@@ -144,6 +157,8 @@ class Store {
   // (*.pack.part), temp files, and packs with no manifest beside them. A
   // pusher that resumes appends to its part, which keeps it young; a
   // delivered version (manifest + pack) is left for accept_incoming().
+  // A symlink, fifo, socket or device there is removed at once (the name,
+  // not what a link points to) and reported in GcStats::refused.
   GcStats gc();
   StoreUsage usage() const;
 

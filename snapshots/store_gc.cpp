@@ -1,10 +1,14 @@
 // Store: retention, garbage collection and usage (the parts that delete or
 // walk everything). Contracts in store.hpp.
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <optional>
 
 #include "snapshots/errors.hpp"
 #include "snapshots/fs_util.hpp"
@@ -55,30 +59,92 @@ std::vector<Version> newest_k(const std::vector<Version>& all, std::uint32_t k, 
   return out;
 }
 
-// See Store::gc() in store.hpp for what counts as abandoned.
-std::uint64_t sweep_incoming(const fs::path& incoming, std::chrono::seconds grace) {
+// A manifest name that is not a regular file (a symlink or fifo a peer left
+// in services/): its refusal line; nullopt for a regular file or none. Such a
+// "version" never loads (read_file refuses it), so its ids protect nothing.
+std::optional<std::string> not_a_manifest(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return std::nullopt;
+  return detail::refusal(path.string(), st.st_mode, false);
+}
+
+// lstat of `name` under `dir_fd`; false when it vanished.
+bool lstat_at(int dir_fd, const std::string& name, struct stat& st) {
+  return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+// Removes `name` (the link or node itself: unlinkat never follows) and
+// records why in `refused`.
+void refuse_entry(int dir_fd, const std::string& name, const std::string& path, mode_t mode, bool want_directory,
+                  std::vector<std::string>& refused) {
+  refused.push_back(detail::refusal(path, mode, want_directory));
+  ::unlinkat(dir_fd, name.c_str(), 0);
+}
+
+// One ROOT/incoming/SERVICE, open as `dir_fd`; returns how many files it deleted.
+std::uint64_t sweep_incoming_service(int dir_fd, const std::string& dir, std::chrono::seconds grace,
+                                     std::vector<std::string>& refused) {
   std::uint64_t deleted = 0;
-  const auto now = fs::file_time_type::clock::now();
-  std::error_code ec;
-  for (const fs::directory_entry& service : fs::directory_iterator(incoming, ec)) {
-    if (!service.is_directory(ec)) continue;
-    bool changed = false;
-    for (const fs::directory_entry& e : fs::directory_iterator(service.path(), ec)) {
-      const std::string name = e.path().filename().string();
-      std::error_code fec;
-      const auto mtime = e.last_write_time(fec);
-      if (fec || now - mtime < grace) continue;
-      bool abandoned = name.starts_with(detail::temp_prefix) || name.ends_with(".pack.part");
-      if (name.ends_with(".pack")) {
-        const std::string manifest = name.substr(0, name.size() - 5) + ".manifest";
-        abandoned = !fs::exists(service.path() / manifest, fec);
-      }
-      if (abandoned && ::unlink(e.path().c_str()) == 0) {
-        ++deleted;
-        changed = true;
-      }
+  bool changed = false;
+  const auto now = std::chrono::system_clock::now();
+  for (const std::string& name : detail::list_dir(dir_fd, dir)) {
+    struct stat st {};
+    if (!lstat_at(dir_fd, name, st) || S_ISDIR(st.st_mode)) continue;
+    if (!S_ISREG(st.st_mode)) {
+      refuse_entry(dir_fd, name, dir + "/" + name, st.st_mode, false, refused);
+      changed = true;
+      continue;
     }
-    if (changed) detail::fsync_dir(service.path());
+    if (now - std::chrono::system_clock::from_time_t(st.st_mtime) < grace) continue;
+    bool abandoned = name.starts_with(detail::temp_prefix) || name.ends_with(".pack.part");
+    if (name.ends_with(".pack")) {
+      struct stat manifest {};
+      abandoned = !lstat_at(dir_fd, name.substr(0, name.size() - 5) + ".manifest", manifest);
+    }
+    if (abandoned && ::unlinkat(dir_fd, name.c_str(), 0) == 0) {
+      ++deleted;
+      changed = true;
+    }
+  }
+  if (changed) detail::fsync_fd(dir_fd, dir);
+  return deleted;
+}
+
+// See Store::gc() in store.hpp for what counts as abandoned. Walked through
+// directory fds opened O_NOFOLLOW, so a service directory swapped for a
+// symlink mid-walk is never deleted in.
+std::uint64_t sweep_incoming(const fs::path& incoming, std::chrono::seconds grace, std::vector<std::string>& refused) {
+  std::optional<detail::Fd> in;
+  try {
+    in = detail::open_peer_dir(AT_FDCWD, incoming.string(), incoming.string());
+  } catch (const SnapshotError& e) {
+    refused.push_back(e.what());  // ROOT/incoming itself is not a directory: left alone
+    return 0;
+  }
+  if (!in) return 0;
+  std::vector<std::string> names;
+  try {
+    names = detail::list_dir(in->get(), incoming.string());
+  } catch (const SnapshotError& e) {
+    refused.push_back(e.what());  // GC of the rest is done: report, do not fail it
+    return 0;
+  }
+  std::uint64_t deleted = 0;
+  for (const std::string& name : names) {
+    const std::string path = (incoming / name).string();
+    struct stat st {};
+    if (!lstat_at(in->get(), name, st) || S_ISREG(st.st_mode)) continue;  // a stray file: not ours to judge
+    if (!S_ISDIR(st.st_mode)) {
+      refuse_entry(in->get(), name, path, st.st_mode, true, refused);
+      continue;
+    }
+    try {
+      if (const auto dir = detail::open_peer_dir(in->get(), name, path)) {
+        deleted += sweep_incoming_service(dir->get(), path, grace, refused);
+      }
+    } catch (const SnapshotError& e) {
+      refused.push_back(e.what());  // swapped since the lstat, or unreadable
+    }
   }
   return deleted;
 }
@@ -120,6 +186,11 @@ GcStats Store::gc() {
   for (const std::string& service : services()) {
     for (const Version v : versions(service)) {
       const fs::path path = manifest_path(service, v);
+      if (const auto refusal = not_a_manifest(path)) {
+        stats.refused.push_back(*refusal);
+        ::unlink(path.c_str());  // the link itself, never its target
+        continue;
+      }
       const auto text = detail::read_file(path, manifest_bytes_max);
       if (!text) continue;  // removed by retention meanwhile
       ++stats.manifests;
@@ -145,7 +216,7 @@ GcStats Store::gc() {
   const std::uint64_t manifest_temps = stats.sweep.temps_deleted;
   stats.sweep = chunks_.sweep(referenced, options_.gc_grace, exclusive);
   stats.sweep.temps_deleted += manifest_temps;
-  stats.incoming_deleted = sweep_incoming(root_ / "incoming", options_.gc_grace);
+  stats.incoming_deleted = sweep_incoming(root_ / "incoming", options_.gc_grace, stats.refused);
   return stats;
 }
 
@@ -156,6 +227,7 @@ StoreUsage Store::usage() const {
     std::vector<ChunkId> ids;
     for (const Version v : versions(service)) {
       const fs::path path = manifest_path(service, v);
+      if (not_a_manifest(path)) continue;  // not a version (gc() removes it)
       const auto text = detail::read_file(path, manifest_bytes_max);
       if (!text) continue;
       ++su.versions;

@@ -137,4 +137,43 @@ std::optional<consensus::Message> from_wire(const wire::Consensus& m, std::strin
   return std::nullopt;
 }
 
+namespace {
+
+bool version_in_domain(const wire::SnapVersion& v, const std::string& field, std::string& error) {
+  if (v.term() >= kVersionPartLimit) {
+    error = field + ".term " + std::to_string(v.term()) + " is out of range";
+    return false;
+  }
+  if (v.seq() >= kVersionPartLimit) {
+    error = field + ".seq " + std::to_string(v.seq()) + " is out of range";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool replica_in_domain(const wire::Replica& m, std::string& error) {
+  switch (m.body_case()) {
+    case wire::Replica::kPushed: return version_in_domain(m.pushed(), "pushed", error);
+    case wire::Replica::kAck: return version_in_domain(m.ack().version(), "ack.version", error);
+    case wire::Replica::kCommitted: return version_in_domain(m.committed(), "committed", error);
+    case wire::Replica::kPull: return version_in_domain(m.pull(), "pull", error);
+    case wire::Replica::kPullRefused: return version_in_domain(m.pull_refused().version(), "pull_refused.version", error);
+    case wire::Replica::kInventory: {
+      const wire::Inventory& inv = m.inventory();
+      if (!version_in_domain(inv.newest(), "inventory.newest", error) ||
+          !version_in_domain(inv.committed(), "inventory.committed", error) ||
+          !version_in_domain(inv.serving(), "inventory.serving", error))
+        return false;
+      for (int i = 0; i < inv.versions_size(); ++i)
+        if (!version_in_domain(inv.versions(i), "inventory.versions[" + std::to_string(i) + "]", error)) return false;
+      return true;
+    }
+    case wire::Replica::kQuery:
+    case wire::Replica::BODY_NOT_SET: return true;
+  }
+  return true;
+}
+
 }  // namespace vmrep::transport

@@ -44,4 +44,13 @@ wire::Consensus to_wire(std::uint32_t instance, const consensus::Message& m);
 // of its domain (the consensus core validates values and keys again).
 std::optional<consensus::Message> from_wire(const wire::Consensus& m, std::string& error);
 
+// Versions (term.seq) on the wire are below this in both parts, like the
+// consensus's epochs: a term near 2^64 would wrap the next term to 0.
+inline constexpr std::uint64_t kVersionPartLimit = std::uint64_t{1} << 62;
+
+// False with a one-line `error` ("inventory.versions[3].term 18446744073709551615
+// is out of range") when any version in a replica message is out of range;
+// the frame is then dropped whole.
+bool replica_in_domain(const wire::Replica& m, std::string& error);
+
 }  // namespace vmrep::transport

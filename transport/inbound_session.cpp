@@ -7,6 +7,8 @@
 #include <boost/asio/error.hpp>
 #include <spdlog/spdlog.h>
 
+#include "transport/tls_context.hpp"
+
 namespace vmrep::transport::detail {
 
 InboundSession::InboundSession(std::shared_ptr<MeshState> mesh)
@@ -17,26 +19,26 @@ InboundSession::InboundSession(std::shared_ptr<MeshState> mesh)
 
 void InboundSession::start() {
   remote_ = stream_->remote_text();
-  if (mesh_->stopped) {
+  boost::system::error_code ec;
+  address_ = socket().remote_endpoint(ec).address().to_string();
+  if (mesh_->stopped || ec) {
     close_stream();
     return;
   }
-  if (mesh_->inbound_pending >= kMaxPendingInbound) {
-    refuse("too many connections awaiting their Hello");
-    return;
-  }
+  if (mesh_->inbound_pending >= kMaxPendingInbound) evict_oldest_pending();
   pending_ = true;
   ++mesh_->inbound_pending;
+  ++mesh_->inbound_pending_by_address[address_];
   mesh_->register_inbound(shared_from_this());
   boost::system::error_code ignored;
   socket().set_option(tcp::no_delay(true), ignored);
   stream_->set_verify(/*server_side=*/true);
 
   auto self = shared_from_this();
-  deadline_.expires_after(kHandshakeTimeout);
+  deadline_.expires_after(kInboundHelloTimeout);
   deadline_.async_wait([self](const boost::system::error_code& ec) {
     if (ec || self->closed_ || self->peer_ != 0) return;
-    self->refuse("no Hello within " + std::to_string(kHandshakeTimeout.count()) + " ms");
+    self->refuse("no Hello within " + std::to_string(kInboundHelloTimeout.count()) + " ms");
   });
   stream_->async_handshake(asio::ssl::stream_base::server, [self](const boost::system::error_code& ec) {
     if (self->closed_) return;
@@ -45,6 +47,14 @@ void InboundSession::start() {
       return;
     }
     if (self->stream_->secure()) {
+      // Another cluster's certificate (same CA) says nothing about our
+      // nodes: refused before its CN is taken to name one of them.
+      const std::string mismatch =
+          cluster_mismatch(self->stream_->peer_organization(), self->mesh_->config.cluster);
+      if (!mismatch.empty()) {
+        self->refuse("client " + mismatch);
+        return;
+      }
       self->cert_cn_ = self->stream_->peer_common_name();
       if (self->cert_cn_.empty()) {
         self->refuse("client certificate has no verified CN");
@@ -133,8 +143,7 @@ bool InboundSession::accept_hello(const wire::Frame& frame) {
   }
 
   peer_ = peer->id;
-  pending_ = false;
-  --mesh_->inbound_pending;
+  leave_pending();
   deadline_.cancel();
   bool replaced = false;
   if (auto old = mesh_->inbound_current[peer_].lock(); old && old.get() != this) {
@@ -156,9 +165,38 @@ bool InboundSession::accept_hello(const wire::Frame& frame) {
   return !closed_ && !mesh_->stopped;
 }
 
+void InboundSession::evict_oldest_pending() {
+  // The address holding the most slots loses its oldest: a flood from one
+  // address only ever pushes out its own connections, while peers that share
+  // an address (a test cluster on 127.0.0.1) are never refused for it.
+  std::string busiest;
+  std::size_t most = 0;
+  for (const auto& [address, n] : mesh_->inbound_pending_by_address) {
+    if (n > most) {
+      most = n;
+      busiest = address;
+    }
+  }
+  for (const auto& w : mesh_->inbound_all) {
+    const auto s = w.lock();
+    if (!s || s.get() == this || !s->awaiting_hello() || s->address_ != busiest) continue;
+    s->refuse("dropped for a newer connection: " + std::to_string(kMaxPendingInbound) +
+              " connections await their Hello, " + std::to_string(most) + " of them from " + busiest);
+    return;
+  }
+}
+
+void InboundSession::leave_pending() {
+  if (!pending_) return;
+  pending_ = false;
+  --mesh_->inbound_pending;
+  auto it = mesh_->inbound_pending_by_address.find(address_);
+  if (it != mesh_->inbound_pending_by_address.end() && --it->second == 0) mesh_->inbound_pending_by_address.erase(it);
+}
+
 void InboundSession::refuse(const std::string& why) {
   if (closed_) return;
-  spdlog::warn("refused connection from {}: {}", remote_, why);
+  mesh_->log_refusal(remote_, why);
   ++mesh_->inbound_refused;
   // With TLS the certificate says which peer this was, whatever it claimed.
   if (const PeerEndpoint* p = cert_cn_.empty() ? nullptr : mesh_->peer_by_name(cert_cn_); p != nullptr) {
@@ -204,10 +242,7 @@ void InboundSession::close_quietly() {
 
 void InboundSession::close_stream() {
   closed_ = true;
-  if (pending_) {
-    pending_ = false;
-    --mesh_->inbound_pending;
-  }
+  leave_pending();
   deadline_.cancel();
   stream_->close();
 }

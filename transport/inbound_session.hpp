@@ -1,7 +1,7 @@
 #pragma once
 // Private to transport/: one connection a peer dialed to us. It runs the TLS
 // handshake (a client certificate verified against the CA is required), waits
-// for the Hello within kHandshakeTimeout and checks it (our cluster, a
+// for the Hello within kInboundHelloTimeout and checks it (our cluster, a
 // configured peer, and with TLS the certificate's CN), then hands every
 // further frame to on_frame. Any failure closes it with one log line.
 //
@@ -31,6 +31,7 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
   // Closes without a log line (mesh stop, or replaced by a newer connection
   // of the same peer). Idempotent.
   void close_quietly();
+  bool awaiting_hello() const { return pending_; }
 
  private:
   void read_next();
@@ -41,6 +42,9 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
   void refuse(const std::string& why);
   void close_established(const std::string& why, bool warn);
   void close_stream();
+  void leave_pending();
+  // The oldest other connection still awaiting its Hello is refused.
+  void evict_oldest_pending();
 
   std::shared_ptr<MeshState> mesh_;
   std::shared_ptr<Stream> stream_;
@@ -48,6 +52,7 @@ class InboundSession : public std::enable_shared_from_this<InboundSession> {
   FrameDecoder decoder_;
   std::array<char, kReadChunkBytes> buffer_{};
   std::string remote_;
+  std::string address_;  // remote_ without the port: whose slots an eviction takes
   std::string cert_cn_;
   std::uint32_t peer_ = 0;  // set once the Hello is accepted
   std::uint64_t pre_hello_bytes_ = 0;

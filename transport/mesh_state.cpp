@@ -3,20 +3,17 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
+#include "text/utf8.hpp"
+
 #include "transport/tls_context.hpp"
 
 namespace vmrep::transport::detail {
 
 std::string printable(std::string_view s) {
   constexpr std::size_t kMax = 64;
-  std::string out;
-  out.reserve(std::min(s.size(), kMax + 3));
-  for (const char c : s.substr(0, kMax)) {
-    const auto u = static_cast<unsigned char>(c);
-    out.push_back(u < 0x20 || u == 0x7f ? '?' : c);
-  }
-  if (s.size() > kMax) out += "...";
-  return out;
+  return text::peer_text(s, kMax) + (s.size() > kMax ? "..." : "");
 }
 
 MeshState::MeshState(boost::asio::io_context& io_context, MeshConfig cfg, PeerMesh::FrameHandler frame_handler,
@@ -39,7 +36,13 @@ MeshState::MeshState(boost::asio::io_context& io_context, MeshConfig cfg, PeerMe
     if (!by_name_.emplace(p.name, &p).second) throw std::runtime_error("duplicate peer name '" + p.name + "'");
     stats_.emplace(p.id, PeerStats{});
   }
-  if (!config.insecure) tls = make_tls_context(config.ca_file, config.cert_file, config.key_file);
+  if (!config.insecure) {
+    tls = make_tls_context(config.ca_file, config.cert_file, config.key_file);
+    // Peers check our O= against their cluster: with the wrong one every link
+    // would be refused, which looks like a network fault. Say it at start.
+    const std::string why = cluster_mismatch(certificate_organization(config.cert_file), config.cluster);
+    if (!why.empty()) throw std::runtime_error(config.cert_file + ": our own " + why + "; every peer would refuse us");
+  }
 }
 
 const PeerEndpoint* MeshState::peer_by_id(std::uint32_t id) const {
@@ -66,6 +69,16 @@ PeerStats MeshState::stats(std::uint32_t peer) const {
 void MeshState::register_inbound(const std::shared_ptr<InboundSession>& s) {
   inbound_all.remove_if([](const std::weak_ptr<InboundSession>& w) { return w.expired(); });
   inbound_all.push_back(s);
+}
+
+void MeshState::log_refusal(const std::string& remote, const std::string& why) {
+  const auto skipped = refusal_log_.admit(std::chrono::steady_clock::now());
+  if (!skipped) return;
+  if (*skipped > 0)
+    spdlog::warn("refused connection from {}: {} ({} more refused since the last line, not logged)", remote, why,
+                 *skipped);
+  else
+    spdlog::warn("refused connection from {}: {}", remote, why);
 }
 
 }  // namespace vmrep::transport::detail

@@ -24,25 +24,36 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "text/log_budget.hpp"
 #include "transport/peer_mesh.hpp"
 
 namespace vmrep::transport::detail {
 
 class InboundSession;
 
-// A dialer has this long for connect + TLS handshake; a listener has this long
-// from accept until the Hello is in. A silent peer never holds a slot longer.
+// A dialer has this long for connect + TLS handshake.
 inline constexpr std::chrono::milliseconds kHandshakeTimeout{5000};
 // An outbound link that lasted this long counts as a success for the backoff.
 inline constexpr std::chrono::milliseconds kStableLink{5000};
 // stop() waits at most this long for a Goodbye to leave.
 inline constexpr std::chrono::milliseconds kGoodbyeGrace{200};
-// Connections accepted but not yet past their Hello; more are refused.
+// A listener gives an accepted connection this long to finish its TLS
+// handshake and send its Hello (about 1.5 round trips for a real peer).
+inline constexpr std::chrono::milliseconds kInboundHelloTimeout{3000};
+// Connections accepted but not yet past their Hello. Past this many, the
+// oldest from the source address holding the most is dropped for the newest:
+// a peer with a valid certificate is past its Hello in a round trip or two,
+// so idle connections cannot keep it out, and a flood from one address only
+// displaces its own.
 inline constexpr std::size_t kMaxPendingInbound = 64;
+// Refused connections are logged at most this many times per window; the
+// rest are counted and summed up in the next line.
+inline constexpr std::size_t kRefusalLinesPerWindow = 5;
+inline constexpr std::chrono::seconds kRefusalLogWindow{10};
 inline constexpr std::size_t kReadChunkBytes = 16 * 1024;
 
-// A string from the network made fit for one log line: control characters
-// become '?', and it is cut at 64 characters.
+// A string from the network made fit for one log line: text::peer_text (valid
+// UTF-8, control characters '?') of at most 64 bytes, "..." when it was cut.
 std::string printable(std::string_view s);
 
 struct MeshState {
@@ -77,9 +88,15 @@ struct MeshState {
   std::map<std::uint32_t, std::weak_ptr<InboundSession>> inbound_current;
   std::list<std::weak_ptr<InboundSession>> inbound_all;
   std::size_t inbound_pending = 0;  // accepted, no Hello yet
+  std::map<std::string, std::size_t> inbound_pending_by_address;
   void register_inbound(const std::shared_ptr<InboundSession>& s);
 
+  // One warning line for a refused connection, unless this window's lines
+  // are spent (then counted; the next logged line says how many were not).
+  void log_refusal(const std::string& remote, const std::string& why);
+
  private:
+  text::LogBudget refusal_log_{kRefusalLinesPerWindow, kRefusalLogWindow};
   std::map<std::uint32_t, const PeerEndpoint*> by_id_;
   std::map<std::string, const PeerEndpoint*> by_name_;
   mutable std::mutex stats_mutex_;

@@ -12,6 +12,7 @@
 
 #include "transport/backoff.hpp"
 #include "transport/codec.hpp"
+#include "transport/tls_context.hpp"
 
 namespace vmrep::transport::detail {
 
@@ -71,6 +72,12 @@ void OutboundLink::on_handshake(std::uint64_t gen, const boost::system::error_co
     return;
   }
   if (stream_->secure()) {
+    const std::string mismatch = cluster_mismatch(stream_->peer_organization(), mesh_->config.cluster);
+    if (!mismatch.empty()) {
+      mesh_->update_stats(peer_.id, [](PeerStats& s) { ++s.connections_refused; });
+      fail("refused server " + peer_.host + ":" + std::to_string(peer_.port) + ": " + mismatch);
+      return;
+    }
     const std::string cn = stream_->peer_common_name();
     if (cn != peer_.name) {
       mesh_->update_stats(peer_.id, [](PeerStats& s) { ++s.connections_refused; });

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -235,13 +236,14 @@ void init(const std::string& dir, const std::string& cluster, int valid_days) {
   write_pair(key_file, key.get(), cert_file, cert.get());
 }
 
-void issue(const std::string& dir, const std::string& node, int valid_days) {
+void issue(const std::string& dir, const std::string& node, int valid_days, const std::string& cluster) {
   const fs::path root(dir);
   const fs::path ca_key_file = root / "ca.key";
   const fs::path ca_cert_file = root / "ca.crt";
   const fs::path key_file = root / (node + ".key");
   const fs::path cert_file = root / (node + ".crt");
   check_name(cert_file, node, /*node=*/true);
+  if (!cluster.empty()) check_name(cert_file, cluster, /*node=*/false);
   refuse_existing(key_file);
   refuse_existing(cert_file);
 
@@ -252,9 +254,10 @@ void issue(const std::string& dir, const std::string& node, int valid_days) {
     fail(ca_key_file, "does not match " + ca_cert_file.string());
   }
 
+  const std::string org = cluster.empty() ? subject_field(ca_cert.get(), NID_organizationName) : cluster;
+  if (org.empty()) fail(ca_cert_file, "has no O= (cluster name); give the node's cluster with --cluster");
   KeyPtr key = generate_key(key_file);
-  CertPtr cert = new_cert(cert_file, key.get(), subject_field(ca_cert.get(), NID_organizationName), node,
-                          valid_days);
+  CertPtr cert = new_cert(cert_file, key.get(), org, node, valid_days);
   if (X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get())) != 1) {
     fail(cert_file, "cannot set issuer: " + openssl_error());
   }
@@ -267,6 +270,50 @@ void issue(const std::string& dir, const std::string& node, int valid_days) {
   add_ext(cert_file, cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always");
   sign(cert_file, cert.get(), ca_key.get());
   write_pair(key_file, key.get(), cert_file, cert.get());
+}
+
+std::int64_t certificate_not_after(const std::string& cert_file) {
+  const fs::path file(cert_file);
+  CertPtr cert = load_cert(file);
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm) != 1) fail(file, "unreadable notAfter: " + openssl_error());
+  return static_cast<std::int64_t>(::timegm(&tm));
+}
+
+std::int64_t days_left(std::int64_t not_after, std::int64_t now) {
+  const std::int64_t left = not_after - now;
+  return left >= 0 ? left / 86400 : -((-left + 86399) / 86400);
+}
+
+ExpiryLevel expiry_level(std::int64_t not_after, std::int64_t now, std::int64_t warn_days) {
+  if (now > not_after) return ExpiryLevel::expired;
+  if (not_after - now < warn_days * 86400) return ExpiryLevel::warning;
+  return ExpiryLevel::ok;
+}
+
+std::string rfc3339(std::int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  char text[32] = {};
+  if (::gmtime_r(&t, &tm) == nullptr || std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    return std::to_string(unix_seconds);
+  }
+  return text;
+}
+
+std::string expiry_message(const std::string& cert_file, std::int64_t not_after, std::int64_t now) {
+  const std::string renew = "; issue a new one (vmrepctl pki issue) before peers refuse this node";
+  switch (expiry_level(not_after, now)) {
+    case ExpiryLevel::ok:
+      return {};
+    case ExpiryLevel::warning:
+      return "TLS certificate " + cert_file + " expires " + rfc3339(not_after) + ", in " +
+             std::to_string(days_left(not_after, now)) + " day(s)" + renew;
+    case ExpiryLevel::expired:
+      return "TLS certificate " + cert_file + " expired " + rfc3339(not_after) +
+             "; peers refuse this node and it refuses them; issue a new one (vmrepctl pki issue)";
+  }
+  return {};
 }
 
 }  // namespace vmrep::transport::pki

@@ -12,6 +12,11 @@ std::string Stream::peer_common_name() {
   return verified_peer_common_name(tls_->native_handle());
 }
 
+std::optional<std::string> Stream::peer_organization() {
+  if (!tls_) return std::nullopt;
+  return verified_peer_organization(tls_->native_handle());
+}
+
 std::string Stream::remote_text() {
   boost::system::error_code ec;
   const auto ep = socket().remote_endpoint(ec);

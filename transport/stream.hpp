@@ -75,6 +75,9 @@ class Stream {
 
   // The verified certificate CN of the other end; "" in insecure mode.
   std::string peer_common_name();
+  // The verified certificate's O= (cluster name); nullopt without one, or in
+  // insecure mode.
+  std::optional<std::string> peer_organization();
 
   // "127.0.0.1:5555", or "unknown" when the socket has no peer.
   std::string remote_text();

@@ -97,6 +97,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::mil
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  // qemu-img gets no other descriptor of the daemon's (Asio's sockets are not
+  // close-on-exec): a child that outlived a timeout must not hold a port.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -143,6 +146,8 @@ void flatten_chain(const std::vector<DiskLayer>& chain, const std::filesystem::p
       run_process({"qemu-img", "convert", "-q", "-O", "qcow2", chain_json(chain), temp.string()}, timeout);
   if (result.exit_code != 0) std::filesystem::remove(temp, ec);
   check(result, operation, "qemu-img convert");
+  // qemu-img creates 0644; the image is a guest's disk.
+  std::filesystem::permissions(temp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
   std::filesystem::rename(temp, output, ec);
   if (ec) {
     std::filesystem::remove(temp, ec);

@@ -48,6 +48,14 @@ Plan prepare(const DomainHandle& dom, const std::string& domain, const std::file
   std::error_code ec;
   const std::filesystem::path absolute = std::filesystem::absolute(dir, ec);
   std::filesystem::create_directories(absolute, ec);
+  // Search but not list for others before anything is written into it: the
+  // memory file and the overlays are 0600, and qemu, perhaps running as
+  // another user, opens the new overlay by path.
+  if (!ec)
+    std::filesystem::permissions(absolute,
+                                 std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
+                                     std::filesystem::perms::others_exec,
+                                 ec);
   if (ec || !std::filesystem::is_directory(absolute)) {
     throw VmError(VmError::Kind::invalid_argument, op, domain,
                   "cannot create directory " + absolute.string() + (ec ? ": " + ec.message() : ""));

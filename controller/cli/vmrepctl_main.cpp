@@ -124,7 +124,8 @@ int main(int argc, char** argv) {
 
   auto* pki = app.add_subcommand("pki", "make a cluster CA and node certificates");
   pki->require_subcommand(1);
-  std::string dir = ".", cluster = "vmrep";
+  std::string dir = ".", cluster = "vmrep", issue_cluster;
+  int issue_days = 825;
   std::vector<std::string> nodes;
   auto* init = pki->add_subcommand("init", "create DIR/ca.key and DIR/ca.crt");
   init->add_option("--dir", dir, "where the files go")->capture_default_str();
@@ -133,6 +134,9 @@ int main(int argc, char** argv) {
   auto* issue = pki->add_subcommand("issue", "create DIR/NODE.key and DIR/NODE.crt signed by the CA");
   issue->add_option("nodes", nodes, "node names")->required();
   issue->add_option("--dir", dir, "where the CA is and the files go")->capture_default_str();
+  issue->add_option("--cluster", issue_cluster,
+                    "the nodes' cluster, put in O= and checked by peers (default: the CA's --cluster)");
+  issue->add_option("--days", issue_days, "validity in days")->capture_default_str()->check(CLI::Range(1, 36500));
   issue->add_flag("--json", g.json, "machine-readable output");
   try {
     app.parse(argc, argv);
@@ -196,7 +200,7 @@ int main(int argc, char** argv) {
     } else if (issue->parsed()) {
       nlohmann::json files = nlohmann::json::array();
       for (const auto& n : nodes) {
-        vmrep::transport::pki::issue(dir, n);
+        vmrep::transport::pki::issue(dir, n, issue_days, issue_cluster);
         files.push_back(dir + "/" + n + ".key");
         files.push_back(dir + "/" + n + ".crt");
         if (!g.json) std::cout << "created " << dir << "/" << n << ".key and " << dir << "/" << n << ".crt\n";

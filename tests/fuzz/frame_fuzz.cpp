@@ -42,7 +42,17 @@ struct Outcome {
   std::string error;
 };
 
+// A replica frame is in domain, or refused with one line naming the field.
+void check_replica(const wire::Frame& frame) {
+  if (!frame.has_replica()) return;
+  std::string error;
+  if (!transport::replica_in_domain(frame.replica(), error) &&
+      (error.empty() || error.find('\n') != std::string::npos))
+    fail("replica_in_domain error is not one line");
+}
+
 void check_consensus(const wire::Frame& frame) {
+  check_replica(frame);
   if (!frame.has_consensus()) return;
   std::string error;
   auto msg = transport::from_wire(frame.consensus(), error);

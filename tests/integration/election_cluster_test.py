@@ -15,6 +15,7 @@ Every process is started here and stopped here, by PID; the temp dir is removed,
 also when an assertion fails.
 """
 import argparse
+import json
 import os
 import signal
 import socket
@@ -142,10 +143,13 @@ def main():
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=10) == 0, "vmrepd did not exit 0 on SIGTERM"
         (p6, _), took = c.wait_agreed(10, not_in=(leader,))
-        assert took < SUSPECT_MS / 1000.0 + 0.3, f"clean leave took {took:.2f}s, as long as a timeout"
-        other = next(iter(c.procs))
-        ev = c.ctl("--socket", os.path.join(c.dir, other, "vmrepd.sock"), "--json", "events").stdout
-        assert '"peer_left"' in ev, ev
+        # The clean leave is shown by what the survivors recorded, not by a stopwatch:
+        # on a loaded 2-core CI machine the re-election alone can take longer than the
+        # suspicion timeout (it once took 0.90 s against a 0.40 s timeout).
+        for other in c.procs:
+            ev = c.ctl("--socket", os.path.join(c.dir, other, "vmrepd.sock"), "--json", "events").stdout
+            left = [e for e in json.loads(ev) if e.get("kind") == "peer_left"]
+            assert any(leader in e.get("detail", "") for e in left), f"{other} has no peer_left for {leader}: {ev}"
         r = c.ctl("--socket", os.path.join(c.dir, leader, "vmrepd.sock"), "status", check=False)
         assert r.returncode == 3 and "Is vmrepd running" in r.stderr, (r.returncode, r.stderr)
         print(f"6. SIGHUP reloaded {leader}; SIGTERM: clean leave, {p6} primary in {took:.2f}s; "

@@ -73,7 +73,10 @@ services:
   board: {{libvirt_uri: "test:///default", domain: no-such-domain, mode: availability}}
   wiki: {{libvirt_uri: "test:///default", domain: no-such-domain-either}}
 """)
-        with open(os.path.join(self.dir, "cluster.key"), "wb") as f:
+        # 0600 from the start: vmrepd refuses a cluster key group or others can read.
+        fd = os.open(os.path.join(self.dir, "cluster.key"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o600)
             f.write(os.urandom(32))
 
     def ctl(self, *args, check=True):

@@ -54,9 +54,12 @@ def hook_lines(lab_dir):
 
 
 def stop_sshd(lab, hosts):
-    """The host stays up but refuses SSH: pushes to it fail, it pushes out."""
+    """The host stays up but refuses SSH: pushes to it fail, it pushes out.
+    The sessions already open go too (their sshd processes are the
+    listener's children): pushers keep their SSH session between pushes, and
+    a stopped listener alone would leave those working."""
     for h in hosts:
-        lab.exec(h, "sh", "-c", "kill $(cat /run/sshd.pid)")
+        lab.exec(h, "sh", "-c", "p=$(cat /run/sshd.pid); pkill -P $p; kill $p")
 
 
 def start_sshd(lab, h):
@@ -167,15 +170,21 @@ def now():
 
 
 def settled_primary(lab, hosts=None, polls=5):
-    """The one host serving, when it is the primary every host follows and
-    stays so over `polls` polls (0.3 s apart); else None. After a heal the
-    two sides take a moment to converge: a single look can catch a moment."""
+    """The one host serving, when it is the primary every host follows, every
+    other host is a backup again, and this holds over `polls` polls (0.3 s
+    apart); else None. After a heal the two sides take a moment to converge:
+    a single look can catch a moment. A loser is "stopping" until its VM is
+    powered off (later still when a checkpoint was in flight), so a loser
+    still stopping is not settled: a check of where the VM runs made then
+    would race the power-off."""
     hosts = hosts or lab.hosts
     seen = None
     for _ in range(polls):
-        serving = serving_hosts(lab, hosts)
-        primaries = {(replication(lab, h) or {}).get("primary") for h in hosts}
-        if len(serving) != 1 or primaries != {serving[0]} or (seen and seen != serving[0]):
+        reps = {h: replication(lab, h) or {} for h in hosts}
+        serving = [h for h in hosts if reps[h].get("state") == "serving"]
+        primaries = {r.get("primary") for r in reps.values()}
+        others_backup = all(r.get("state") == "backup" for h, r in reps.items() if h not in serving)
+        if len(serving) != 1 or primaries != {serving[0]} or not others_backup or (seen and seen != serving[0]):
             return None
         seen = serving[0]
         time.sleep(0.3)

@@ -15,6 +15,7 @@
 #include "snapshots/ingest.hpp"
 #include "snapshots/rebuild.hpp"
 #include "snapshots/store.hpp"
+#include "tests/ssh/push_support.hpp"
 #include "tests/ssh/sshd_fixture.hpp"
 #include "tests/support/file_bytes.hpp"
 #include "transport/sftp/pusher.hpp"
@@ -29,30 +30,6 @@ namespace sftp = vmrep::transport::sftp;
 using vmrep::test::read_bytes;
 using vmrep::test::write_bytes;
 
-snap::MacKey test_key(std::uint8_t fill = 7) { return snap::MacKey(snap::Bytes(32, fill)); }
-
-// A memory-image-like buffer: zero pages, repeated pages, and random pages.
-snap::Bytes make_image(std::size_t bytes, std::uint32_t seed) {
-  std::mt19937_64 rng(seed);
-  snap::Bytes out(bytes);
-  for (std::size_t page = 0; page * 4096 < bytes; ++page) {
-    const std::size_t kind = rng() % 10;
-    for (std::size_t i = page * 4096; i < std::min(bytes, (page + 1) * 4096); i += 8) {
-      const std::uint64_t v = kind < 3 ? 0 : kind < 5 ? (i % 4096) * 0x9e3779b97f4a7c15ULL : rng();
-      for (std::size_t b = 0; b < 8 && i + b < bytes; ++b) out[i + b] = static_cast<std::uint8_t>(v >> (8 * b));
-    }
-  }
-  return out;
-}
-
-std::set<snap::ChunkId> ids_of(const snap::Manifest& m) {
-  std::set<snap::ChunkId> ids;
-  for (const auto& f : m.files) {
-    for (const auto& c : f.chunks) ids.insert(c.id);
-  }
-  return ids;
-}
-
 std::size_t remote_chunk_files(const fs::path& root) {
   std::size_t n = 0;
   if (!fs::exists(root / "chunks")) return 0;
@@ -62,33 +39,8 @@ std::size_t remote_chunk_files(const fs::path& root) {
   return n;
 }
 
-class SftpPush : public ::testing::Test {
+class SftpPush : public PushFixture {
  protected:
-  void SetUp() override {
-    if (!sshd_available()) GTEST_SKIP() << "OpenSSH sshd is not installed (apt-get install openssh-server)";
-    sshd_ = std::make_unique<SshdFixture>();
-    local_ = std::make_unique<snap::Store>(sshd_->dir() / "local", test_key());
-    remote_root_ = sshd_->dir() / "remote";
-  }
-  void TearDown() override {
-    local_.reset();
-    sshd_.reset();
-  }
-
-  // Writes `image` as version (1, seq) of "web"; returns its manifest.
-  snap::Manifest add_version(std::uint64_t seq, const snap::Bytes& image) {
-    const fs::path file = sshd_->dir() / ("image-" + std::to_string(seq));
-    write_bytes(file, image);
-    snap::NewVersion nv;
-    nv.service = "web";
-    nv.version = {1, seq};
-    if (seq > 1) nv.parent = snap::Version{1, seq - 1};
-    nv.created_unix_ms = 1'700'000'000'000 + static_cast<std::int64_t>(seq);
-    nv.domain_xml = "<domain/>";
-    nv.files = {{"memory", file}};
-    return snap::write_version(*local_, snap::Chunker{}, nv);
-  }
-
   // The tests written for one remote file per chunk keep that path
   // (pack_threshold = never); the pack tests pass the default.
   static constexpr std::uint64_t never = ~std::uint64_t{0};
@@ -101,9 +53,6 @@ class SftpPush : public ::testing::Test {
     return sftp::Pusher(*local_, sshd_->endpoint(), o);
   }
 
-  std::unique_ptr<SshdFixture> sshd_;
-  std::unique_ptr<snap::Store> local_;
-  fs::path remote_root_;
 };
 
 TEST_F(SftpPush, Push_ArrivesWholeAndVerifies) {
@@ -213,7 +162,9 @@ TEST_F(SftpPush, Pack_KilledMidwayResumesByAppending) {
   const fs::path part = remote_root_ / "incoming" / "web" / "1.1.pack.part";
   ASSERT_TRUE(fs::exists(part));
   const std::uint64_t part_size = fs::file_size(part);
-  EXPECT_EQ(part_size, sent_before_kill);
+  // Writes are pipelined: what was in flight when the push stopped arrived too.
+  EXPECT_GE(part_size, sent_before_kill);
+  EXPECT_LE(part_size, sent_before_kill + sftp::PushOptions{}.pack_window_bytes + sftp::PushOptions{}.pack_write_bytes);
   snap::Store remote(remote_root_, test_key());
   EXPECT_TRUE(snap::accept_incoming(remote).published.empty()) << "no manifest before the pack is whole";
   EXPECT_TRUE(remote.versions("web").empty());
@@ -222,7 +173,7 @@ TEST_F(SftpPush, Pack_KilledMidwayResumesByAppending) {
   ASSERT_TRUE(stats.packed);
   EXPECT_EQ(stats.pack_resumed_from, part_size);
   EXPECT_EQ(stats.chunk_bytes_sent, stats.pack_bytes - part_size) << "finished bytes are not sent again";
-  EXPECT_LE(sent_before_kill + stats.chunk_bytes_sent, stats.pack_bytes + sftp::PushOptions{}.pack_write_bytes);
+  EXPECT_LE(sent_before_kill + stats.chunk_bytes_sent, stats.pack_bytes + sftp::PushOptions{}.pack_window_bytes);
   const snap::AcceptStats accepted = snap::accept_incoming(remote);
   ASSERT_TRUE(accepted.errors.empty()) << accepted.errors.front();
   EXPECT_EQ(remote.verify("web", {1, 1}).chunks, m.files[0].chunks.size());
@@ -302,6 +253,24 @@ TEST_F(SftpPush, Pack_BelowThresholdSendsChunkFiles) {
   snap::Store remote(remote_root_, test_key());
   EXPECT_EQ(remote.load("web", {1, 1}), m);
   EXPECT_EQ(remote.verify("web", {1, 1}).bytes, 256u << 10);
+}
+
+// Guest memory arrives on the backup as chunks and packs: nothing the push
+// creates there may be readable by other local users (it was 0644 in 0755).
+TEST_F(SftpPush, EverythingAPushCreates_IsOwnerOnly) {
+  add_version(1, make_image(256 << 10, 21));
+  pusher().push("web", {1, 1});                              // chunk files
+  add_version(2, make_image(3 << 20, 22));
+  pusher({}, 3, default_threshold).push("web", {1, 2});     // one pack
+  std::size_t files = 0, dirs = 0;
+  for (const auto& e : fs::recursive_directory_iterator(remote_root_)) {
+    const fs::perms p = fs::symlink_status(e.path()).permissions();
+    EXPECT_EQ(p & (fs::perms::group_all | fs::perms::others_all), fs::perms::none)
+        << e.path() << " is open to group or others";
+    (e.is_directory() ? dirs : files) += 1;
+  }
+  EXPECT_GT(files, 2u);
+  EXPECT_GT(dirs, 2u);
 }
 
 TEST_F(SftpPush, HostKey_UnknownIsRefused) {

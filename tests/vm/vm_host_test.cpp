@@ -30,6 +30,22 @@ std::size_t entries(const fs::path& dir) {
   return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
 }
 
+// Every file under `dir` that a checkpoint or a restore made holds guest
+// memory or disk: none may be readable by group or others, nor may a
+// directory be listable by them (search alone is left to libvirt's choice:
+// qemu may run as another user and must reach its disks).
+void expect_private(const fs::path& dir) {
+  std::size_t seen = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const fs::perms p = fs::symlink_status(e.path()).permissions();
+    const fs::perms forbidden = fs::perms::group_read | fs::perms::others_read | fs::perms::group_write |
+                                fs::perms::others_write;
+    EXPECT_EQ(p & forbidden, fs::perms::none) << e.path() << " is readable or writable by group or others";
+    ++seen;
+  }
+  EXPECT_GT(seen, 0u) << dir;
+}
+
 TEST_F(VmHostTest, CheckpointsAreVersionsAndARestoreHoldsThePostsUpToOne) {
   TempDir dir;
   const std::string name = boot(dir.path());
@@ -55,6 +71,8 @@ TEST_F(VmHostTest, CheckpointsAreVersionsAndARestoreHoldsThePostsUpToOne) {
   EXPECT_NO_THROW(store.verify("board", {1, 2}));
   EXPECT_EQ(entries(dir.path() / "work"), 1u) << "only the active overlay's directory stays";
   EXPECT_EQ(adapter_->disk_chains(name).at(0).layers.size(), 2u) << "the chain stays [base, active]";
+  expect_private(dir.path() / "work");
+  expect_private(dir.path() / "store");
 
   board_.post("three, after the last checkpoint");
   board_.close();
@@ -64,6 +82,7 @@ TEST_F(VmHostTest, CheckpointsAreVersionsAndARestoreHoldsThePostsUpToOne) {
   const agents::RestoreOutcome restored = host.restore({1, 2});
   EXPECT_EQ(restored.version, (Version{1, 2}));
   EXPECT_TRUE(host.running());
+  expect_private(dir.path() / "work");
   board_.connect(dir.path() / "board.sock", boot_timeout());
   EXPECT_EQ(board_.list(), (Posts{"one", "two"})) << "memory as of version 1.2";
   EXPECT_EQ(board_.disk(), (Posts{"one", "two"})) << "disk as of version 1.2";

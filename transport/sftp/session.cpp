@@ -183,7 +183,9 @@ void Session::fail(const std::string& path, const std::string& what) const {
 }
 
 bool Session::make_dir(const std::string& path) {
-  if (libssh2_sftp_mkdir_ex(sftp_, path.data(), static_cast<unsigned>(path.size()), 0755) == 0) return true;
+  ++round_trips_;
+  if (libssh2_sftp_mkdir_ex(sftp_, path.data(), static_cast<unsigned>(path.size()), 0700) == 0) return true;
+  ++round_trips_;
   LIBSSH2_SFTP_ATTRIBUTES attrs{};
   if (libssh2_sftp_stat_ex(sftp_, path.data(), static_cast<unsigned>(path.size()), LIBSSH2_SFTP_STAT, &attrs) == 0 &&
       (attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) != 0 && LIBSSH2_SFTP_S_ISDIR(attrs.permissions)) {
@@ -193,6 +195,7 @@ bool Session::make_dir(const std::string& path) {
 }
 
 std::optional<std::vector<std::string>> Session::list_dir(const std::string& path) {
+  ++round_trips_;
   LIBSSH2_SFTP_HANDLE* dir = libssh2_sftp_open_ex(sftp_, path.data(), static_cast<unsigned>(path.size()), 0, 0,
                                                   LIBSSH2_SFTP_OPENDIR);
   if (dir == nullptr) {
@@ -213,13 +216,18 @@ std::optional<std::vector<std::string>> Session::list_dir(const std::string& pat
     if (entry != "." && entry != "..") names.push_back(std::move(entry));
   }
   libssh2_sftp_close_handle(dir);
+  // READDIR batches of up to 100 names ("." and ".." among them), the last
+  // answer being EOF, then the close.
+  round_trips_ += (names.size() + 2) / 100 + 2;
   return names;
 }
 
 void Session::write_file(const std::string& path, std::span<const std::uint8_t> data, bool fsync) {
+  // open, the pipelined writes (one window), fsync, close
+  round_trips_ += 2 + (data.empty() ? 0 : 1) + (fsync ? 1 : 0);
   LIBSSH2_SFTP_HANDLE* file =
       libssh2_sftp_open_ex(sftp_, path.data(), static_cast<unsigned>(path.size()),
-                           LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0644, LIBSSH2_SFTP_OPENFILE);
+                           LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0600, LIBSSH2_SFTP_OPENFILE);
   if (file == nullptr) fail(path, "create");
   std::size_t done = 0;
   while (done < data.size()) {
@@ -239,6 +247,7 @@ void Session::write_file(const std::string& path, std::span<const std::uint8_t> 
 
 bool Session::rename(const std::string& from, const std::string& to) {
   const long flags = LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE;
+  ++round_trips_;
   if (libssh2_sftp_rename_ex(sftp_, from.data(), static_cast<unsigned>(from.size()), to.data(),
                              static_cast<unsigned>(to.size()), flags) == 0) {
     return true;
@@ -248,12 +257,14 @@ bool Session::rename(const std::string& from, const std::string& to) {
 }
 
 void Session::remove(const std::string& path) {
+  ++round_trips_;
   if (libssh2_sftp_unlink_ex(sftp_, path.data(), static_cast<unsigned>(path.size())) == 0) return;
   if (sftp_status() == LIBSSH2_FX_NO_SUCH_FILE) return;
   fail(path, "unlink");
 }
 
 bool Session::exists(const std::string& path) {
+  ++round_trips_;
   LIBSSH2_SFTP_ATTRIBUTES attrs{};
   if (libssh2_sftp_stat_ex(sftp_, path.data(), static_cast<unsigned>(path.size()), LIBSSH2_SFTP_STAT, &attrs) == 0) {
     return true;
@@ -269,7 +280,7 @@ std::uint64_t Session::push_file(const std::filesystem::path& local, const std::
   const std::unique_ptr<int, void (*)(int*)> fd_guard(new int(fd), [](int* p) { ::close(*p); delete p; });
   LIBSSH2_SFTP_HANDLE* file =
       libssh2_sftp_open_ex(sftp_, remote.data(), static_cast<unsigned>(remote.size()),
-                           LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0644, LIBSSH2_SFTP_OPENFILE);
+                           LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0600, LIBSSH2_SFTP_OPENFILE);
   if (file == nullptr) fail(remote, "create");
   std::vector<char> buffer(write_bytes);
   std::uint64_t total = 0;
@@ -297,6 +308,7 @@ std::uint64_t Session::push_file(const std::filesystem::path& local, const std::
 }
 
 std::optional<std::uint64_t> Session::file_size(const std::string& path) {
+  ++round_trips_;
   LIBSSH2_SFTP_ATTRIBUTES attrs{};
   if (libssh2_sftp_stat_ex(sftp_, path.data(), static_cast<unsigned>(path.size()), LIBSSH2_SFTP_STAT, &attrs) == 0) {
     if ((attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) == 0) fail(path, "stat returned no size");
@@ -307,6 +319,7 @@ std::optional<std::uint64_t> Session::file_size(const std::string& path) {
 }
 
 std::vector<std::uint8_t> Session::read_head(const std::string& path, std::size_t n) {
+  round_trips_ += 3;  // open, read (one window), close
   LIBSSH2_SFTP_HANDLE* file =
       libssh2_sftp_open_ex(sftp_, path.data(), static_cast<unsigned>(path.size()), LIBSSH2_FXF_READ, 0,
                            LIBSSH2_SFTP_OPENFILE);
@@ -327,31 +340,65 @@ std::vector<std::uint8_t> Session::read_head(const std::string& path, std::size_
   return out;
 }
 
-std::uint64_t Session::upload_stream(const std::string& remote, std::uint64_t offset, bool truncate,
-                                     const ReadAt& read_at, const WroteFn& wrote, std::size_t write_bytes) {
-  const unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (truncate ? LIBSSH2_FXF_TRUNC : 0);
+std::uint64_t Session::upload_stream(const std::string& remote, const UploadAt& at, const ReadAt& read_at,
+                                     const WroteFn& wrote, std::size_t window_bytes) {
+  const bool trunc_all = at.cut_to_offset && at.offset == 0;
+  const unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | (trunc_all ? LIBSSH2_FXF_TRUNC : 0);
+  ++round_trips_;
   LIBSSH2_SFTP_HANDLE* file =
-      libssh2_sftp_open_ex(sftp_, remote.data(), static_cast<unsigned>(remote.size()), flags, 0644,
+      libssh2_sftp_open_ex(sftp_, remote.data(), static_cast<unsigned>(remote.size()), flags, 0600,
                            LIBSSH2_SFTP_OPENFILE);
   if (file == nullptr) fail(remote, "open for writing");
   std::unique_ptr<LIBSSH2_SFTP_HANDLE, int (*)(LIBSSH2_SFTP_HANDLE*)> guard(file, libssh2_sftp_close_handle);
-  libssh2_sftp_seek64(file, offset);
-  std::vector<std::uint8_t> buffer(write_bytes);
-  std::uint64_t total = 0;
-  for (;;) {
-    const std::size_t got = read_at(offset + total, buffer);
-    if (got == 0) break;
-    std::size_t done = 0;
-    while (done < got) {
-      const auto n = libssh2_sftp_write(file, reinterpret_cast<const char*>(buffer.data() + done), got - done);
-      if (n < 0) fail(remote, "write");
+  if (at.cut_to_offset && !trunc_all) {
+    LIBSSH2_SFTP_ATTRIBUTES attrs{};
+    attrs.flags = LIBSSH2_SFTP_ATTR_SIZE;
+    attrs.filesize = at.offset;
+    ++round_trips_;
+    if (libssh2_sftp_fsetstat(file, &attrs) != 0) fail(remote, "truncate to " + std::to_string(at.offset));
+  }
+  if (!at.head.empty()) {
+    ++round_trips_;
+    libssh2_sftp_seek64(file, 0);
+    for (std::size_t done = 0; done < at.head.size();) {
+      const auto n = libssh2_sftp_write(file, reinterpret_cast<const char*>(at.head.data() + done), at.head.size() - done);
+      if (n < 0) fail(remote, "write at 0");
       done += static_cast<std::size_t>(n);
     }
-    total += got;
-    if (wrote) wrote(got);
   }
+  libssh2_sftp_seek64(file, at.offset);
+  // A sliding window: libssh2_sftp_write queues every byte it is given as
+  // 30,000-byte WRITE packets and returns once the oldest is acknowledged;
+  // called again with the same unacknowledged bytes first it sends only what
+  // is new. So `window` always starts at the first unacknowledged byte and
+  // is topped up behind, and the server never waits for us between writes.
+  const std::size_t cap = std::max<std::size_t>(window_bytes, 30'000);
+  std::vector<std::uint8_t> window(2 * cap);
+  std::size_t head = 0, tail = 0;  // window[head, tail) is sent or to send, unacknowledged
+  std::uint64_t produced = 0, acked = 0;
+  bool source_done = false;
+  for (;;) {
+    if (head >= cap) {  // compact: at most one copy of every byte
+      std::memmove(window.data(), window.data() + head, tail - head);
+      tail -= head;
+      head = 0;
+    }
+    while (!source_done && tail - head < cap) {
+      const std::size_t got = read_at(at.offset + produced, std::span<std::uint8_t>(window.data() + tail, window.size() - tail));
+      if (got == 0) source_done = true;
+      tail += got;
+      produced += got;
+    }
+    if (head == tail) break;
+    const auto n = libssh2_sftp_write(file, reinterpret_cast<const char*>(window.data() + head), tail - head);
+    if (n < 0) fail(remote, "write");
+    head += static_cast<std::size_t>(n);
+    acked += static_cast<std::uint64_t>(n);
+    if (wrote && n > 0) wrote(static_cast<std::size_t>(n));
+  }
+  round_trips_ += 1 + (acked + cap - 1) / cap;  // the windows, and the close
   if (libssh2_sftp_close_handle(guard.release()) != 0) fail(remote, "close");
-  return total;
+  return acked;
 }
 
 }  // namespace vmrep::transport::sftp

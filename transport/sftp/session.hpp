@@ -81,15 +81,35 @@ class Session {
   // Produces bytes of the stream from `offset` into the buffer; returns how
   // many (0 = end).
   using ReadAt = std::function<std::size_t(std::uint64_t offset, std::span<std::uint8_t> out)>;
-  // Called after each write of up to write_bytes is acknowledged, with its size.
+  // Called as written bytes are acknowledged, with how many.
   using WroteFn = std::function<void(std::size_t bytes)>;
-  // Writes the stream produced by `read_at` to `remote` from `offset` on
-  // (created when missing; existing bytes before `offset` are kept, so a
-  // resumed upload appends; the file is truncated to `offset` first when
-  // `truncate`), in writes of `write_bytes` (a multiple of 30,000).
-  // Returns the bytes sent. An exception from `wrote` aborts the upload.
-  std::uint64_t upload_stream(const std::string& remote, std::uint64_t offset, bool truncate, const ReadAt& read_at,
-                              const WroteFn& wrote, std::size_t write_bytes = 8 * 30'000);
+  // How upload_stream treats what `remote` already holds.
+  struct UploadAt {
+    std::uint64_t offset = 0;  // the stream's first byte goes here
+    // Cut the file to `offset` first (else bytes past it that the stream does
+    // not overwrite stay).
+    bool cut_to_offset = true;
+    // Written at offset 0 before the stream (e.g. a pack header that changed
+    // when its record list grew); empty for none.
+    std::span<const std::uint8_t> head;
+  };
+  // Writes the stream produced by `read_at` to `remote` (created when
+  // missing; bytes before `at.offset` are kept, so a resumed upload appends).
+  // The writes are PIPELINED: up to `window_bytes` (a multiple of 30,000) stay
+  // in flight, refilled as the server acknowledges, so a stream costs about
+  // one round trip per window rather than one per write. `wrote` is called
+  // with each acknowledged piece (about 30,000 bytes), so progress moves from
+  // the first acknowledgement on. Returns the bytes sent. An exception from
+  // `wrote` or `read_at` aborts the upload.
+  std::uint64_t upload_stream(const std::string& remote, const UploadAt& at, const ReadAt& read_at,
+                              const WroteFn& wrote, std::size_t window_bytes = 64 * 30'000);
+
+  // Round trips on the critical path since the session opened: every request
+  // whose answer is awaited before the next is sent counts one; a pipelined
+  // upload counts one per window of bytes in flight (plus its open and close);
+  // a directory listing one per batch of 100 names (OpenSSH's sftp-server
+  // answers READDIR with at most 100). Connecting is counted apart.
+  std::uint64_t round_trips() const { return round_trips_; }
 
   // One-line error for an operation on `path` that libssh2 failed.
   [[noreturn]] void fail(const std::string& path, const std::string& what) const;
@@ -102,6 +122,7 @@ class Session {
   unsigned long sftp_status() const;
 
   Endpoint endpoint_;
+  std::uint64_t round_trips_ = 0;
   int socket_ = -1;
   LIBSSH2_SESSION* session_ = nullptr;
   LIBSSH2_SFTP* sftp_ = nullptr;

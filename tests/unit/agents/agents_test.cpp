@@ -41,6 +41,17 @@ TEST(EventLog, JsonHonoursSinceAndLimit) {
   EXPECT_EQ(j[0]["time"], "2027-01-15T08:00:00.000Z");
 }
 
+TEST(EventLog, APeersTextCutMidCharacterStillRendersAsJson) {
+  // A peer's error cut by bytes inside a character made /v1/events answer 500
+  // until the entry aged out.
+  FixedClock clock;
+  EventLog log(clock);
+  log.record("svc", "pull_refused", "h2 cannot send 3.4: caf\xC3");
+  const auto j = log.to_json(0, 10);
+  EXPECT_NO_THROW((void)j.dump());
+  EXPECT_EQ(j[0]["detail"], "h2 cannot send 3.4: caf\xEF\xBF\xBD");
+}
+
 TEST(EventLog, FormatsTimeAsRfc3339Utc) {
   auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'795'000'000'123));
   EXPECT_EQ(format_time(t), "2026-11-18T11:06:40.123Z");

@@ -102,5 +102,38 @@ TEST(Codec, EncodeFrame_SetsVersionAndBigEndianLength) {
   EXPECT_EQ(back.goodbye().reason(), "bye");
 }
 
+TEST(Codec, ReplicaVersionsBelowTheLimit_AreInDomain) {
+  wire::Replica m;
+  m.set_instance(1);
+  m.mutable_inventory()->mutable_newest()->set_term(kVersionPartLimit - 1);
+  m.mutable_inventory()->add_versions()->set_seq(7);
+  std::string error;
+  EXPECT_TRUE(replica_in_domain(m, error)) << error;
+  m.set_query(true);  // switches the body
+  EXPECT_TRUE(replica_in_domain(m, error)) << error;
+}
+
+TEST(Codec, ReplicaVersionAtOrAboveTheLimit_IsRefusedNamingTheField) {
+  // A forged ack for 4611686018427387904.0 was recorded as committed; an
+  // inventory claiming term 2^64-1 wrapped the next term to 0.
+  std::string error;
+  wire::Replica ack;
+  ack.mutable_ack()->mutable_version()->set_term(kVersionPartLimit);
+  ack.mutable_ack()->set_ok(true);
+  EXPECT_FALSE(replica_in_domain(ack, error));
+  EXPECT_EQ(error, "ack.version.term 4611686018427387904 is out of range");
+
+  wire::Replica inv;
+  inv.mutable_inventory()->add_versions()->set_term(1);
+  inv.mutable_inventory()->add_versions()->set_term(~std::uint64_t{0});
+  EXPECT_FALSE(replica_in_domain(inv, error));
+  EXPECT_EQ(error, "inventory.versions[1].term 18446744073709551615 is out of range");
+
+  wire::Replica pushed;
+  pushed.mutable_pushed()->set_seq(kVersionPartLimit);
+  EXPECT_FALSE(replica_in_domain(pushed, error));
+  EXPECT_EQ(error, "pushed.seq 4611686018427387904 is out of range");
+}
+
 }  // namespace
 }  // namespace vmrep::transport

@@ -106,7 +106,12 @@ class MeshTest : public ::testing::Test {
 // up. Its socket lives as long as a pending read needs it.
 class RawClient {
  public:
-  RawClient(boost::asio::io_context& io, std::uint16_t port) : state_(std::make_shared<State>(io)) {
+  // From `source` (any 127.x.y.z works on loopback; default 127.0.0.1).
+  RawClient(boost::asio::io_context& io, std::uint16_t port,
+            boost::asio::ip::address_v4 source = boost::asio::ip::address_v4::loopback())
+      : state_(std::make_shared<State>(io)) {
+    state_->socket.open(boost::asio::ip::tcp::v4());
+    state_->socket.bind({source, 0});
     state_->socket.connect({boost::asio::ip::address_v4::loopback(), port});
   }
   ~RawClient() {

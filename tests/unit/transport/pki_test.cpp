@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -94,6 +95,62 @@ TEST(Pki, InitThenIssue_ProducesCertificatesOpenSslVerifies) {
 
   EXPECT_EQ(mode_of(dir.file("ca.key")), 0600u);
   EXPECT_EQ(mode_of(dir.file("h1.key")), 0600u);
+}
+
+std::string subject_o(X509* cert) {
+  char text[128] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_organizationName, text, sizeof text);
+  return text;
+}
+
+TEST(Pki, Issue_PutsTheClusterInO_TheCasUnlessGiven) {
+  TempDir dir;
+  pki::init(dir.str(), "c1");
+  pki::issue(dir.str(), "h1");
+  pki::issue(dir.str(), "h2", 825, "c2");
+  CertPtr h1 = load(dir.file("h1.crt"));
+  CertPtr h2 = load(dir.file("h2.crt"));
+  ASSERT_TRUE(h1 && h2);
+  EXPECT_EQ(subject_o(h1.get()), "c1");
+  EXPECT_EQ(subject_o(h2.get()), "c2");
+  EXPECT_NE(thrown_by([&] { pki::issue(dir.str(), "h3", 825, "bad/name"); }).find("invalid cluster name"),
+            std::string::npos);
+}
+
+TEST(PkiExpiry, DaysLeft_RoundsDownAndGoesNegativeOnceExpired) {
+  constexpr std::int64_t day = 86400, t0 = 1'800'000'000;
+  EXPECT_EQ(pki::days_left(t0 + 30 * day, t0), 30);
+  EXPECT_EQ(pki::days_left(t0 + 30 * day - 1, t0), 29);
+  EXPECT_EQ(pki::days_left(t0, t0), 0);
+  EXPECT_EQ(pki::days_left(t0 - 1, t0), -1);
+  EXPECT_EQ(pki::days_left(t0 - day - 1, t0), -2);
+}
+
+TEST(PkiExpiry, Level_WarnsUnderThirtyDays_ExpiredAfterNotAfter) {
+  constexpr std::int64_t day = 86400, not_after = 1'800'000'000;
+  EXPECT_EQ(pki::expiry_level(not_after, not_after - 30 * day), pki::ExpiryLevel::ok);
+  EXPECT_EQ(pki::expiry_level(not_after, not_after - 30 * day + 1), pki::ExpiryLevel::warning);
+  EXPECT_EQ(pki::expiry_level(not_after, not_after), pki::ExpiryLevel::warning);
+  EXPECT_EQ(pki::expiry_level(not_after, not_after + 1), pki::ExpiryLevel::expired);
+  EXPECT_EQ(pki::expiry_message("/p/h1.crt", not_after, not_after - 31 * day), "");
+  const std::string soon = pki::expiry_message("/p/h1.crt", not_after, not_after - 10 * day);
+  EXPECT_NE(soon.find("TLS certificate /p/h1.crt expires 2027-01-15T08:00:00Z, in 10 day(s)"), std::string::npos)
+      << soon;
+  const std::string gone = pki::expiry_message("/p/h1.crt", not_after, not_after + day);
+  EXPECT_NE(gone.find("TLS certificate /p/h1.crt expired 2027-01-15T08:00:00Z"), std::string::npos) << gone;
+  EXPECT_EQ(gone.find('\n'), std::string::npos);
+}
+
+TEST(PkiExpiry, IssueDays_SetsNotAfter) {
+  TempDir dir;
+  pki::init(dir.str(), "c1");
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  pki::issue(dir.str(), "h1", 10);
+  const std::int64_t not_after = pki::certificate_not_after(dir.file("h1.crt"));
+  EXPECT_NEAR(static_cast<double>(not_after - now), 10.0 * 86400, 60.0);
+  EXPECT_EQ(pki::rfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_NE(thrown_by([&] { pki::certificate_not_after(dir.file("none.crt")); }).find(dir.file("none.crt")),
+            std::string::npos);
 }
 
 TEST(Pki, OtherCa_DoesNotVerify) {

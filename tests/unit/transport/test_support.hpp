@@ -88,6 +88,11 @@ class LogCapture {
     }
     return false;
   }
+  std::size_t count(const std::string& text) const {
+    std::size_t n = 0;
+    for (const auto& line : sink_->lines()) n += line.find(text) != std::string::npos ? 1 : 0;
+    return n;
+  }
 
  private:
   class Sink : public spdlog::sinks::base_sink<std::mutex> {
