@@ -37,7 +37,9 @@ ServiceAgent::ServiceAgent(ServiceAgentConfig config, ElectionAgent& election, V
       sender_(sender),
       events_(events),
       io_(io),
-      workers_(workers) {
+      workers_(workers),
+      timing_(replication::service_timing(config_.tick_ms, config_.heartbeat_ticks,
+                                          config_.service.checkpoint_interval_ms)) {
   for (const auto& [id, target] : config_.peers) peers_[id];
 }
 
@@ -102,8 +104,7 @@ void ServiceAgent::tick() {
   if (switchover_) switchover_tick();
   else if (state_ == ServiceState::serving) maybe_checkpoint();
   // Inventory about once a second: status, lag, and a fresh view for failovers.
-  const std::uint64_t every = std::max<std::uint64_t>(1, 1000 / std::max<std::uint32_t>(config_.tick_ms, 1));
-  if (now_tick_ % every == 0) broadcast_inventory();
+  if (now_tick_ % timing_.inventory_every_ticks == 0) broadcast_inventory();
   maybe_housekeep();
 }
 
@@ -157,8 +158,7 @@ void ServiceAgent::promotion_step() {
     bool all_answered = true;
     for (const auto& [id, view] : peers_)
       if (!suspected(id) && view.heard_tick < p.query_tick) all_answered = false;
-    const std::uint64_t wait = std::max<std::uint64_t>(3 * config_.heartbeat_ticks, 2);
-    if (!all_answered && now_tick_ < p.query_tick + wait) return;
+    if (!all_answered && now_tick_ < p.query_tick + timing_.query_wait_ticks) return;
     choose_source();
     return;
   }
@@ -195,114 +195,117 @@ void ServiceAgent::handover_step() {
   choose_source();
 }
 
-// A live host holds a newer version than `reachable`, the newest we can
-// fetch (its pull was refused): hand the service to it. True when a
-// hand-over started.
-bool ServiceAgent::hand_over_to_holder(std::optional<snapshots::Version> reachable) {
-  Promotion& p = *promotion_;
-  std::uint32_t keeper = 0;
-  std::optional<snapshots::Version> kept = reachable;
-  for (std::uint32_t id : p.pulls_tried) {
-    const PeerView& view = peers_.at(id);
-    if (suspected(id) || p.handovers_tried.count(id) || !view.newest) continue;
-    if (!kept || *view.newest > *kept) {
-      kept = view.newest;
-      keeper = id;
-    }
+// What the promotion knows of every survivor, for the pure source rule.
+replication::Survivors ServiceAgent::survivors() const {
+  replication::Survivors s;
+  s.self = config_.self;
+  s.own_newest = newest_;
+  s.own_committed = committed_;
+  for (const auto& [v, size] : versions_) s.own_versions.push_back(v);
+  for (const auto& [id, view] : peers_)
+    s.peers.push_back({id, suspected(id), view.newest, view.committed, view.versions});
+  if (promotion_) {
+    s.pulls_tried = promotion_->pulls_tried;
+    s.handovers_tried = promotion_->handovers_tried;
   }
-  if (keeper == 0) return false;
-  p.handing_to = keeper;
-  p.handover_deadline_tick = now_tick_ + std::max<std::uint64_t>(20'000 / config_.tick_ms, 10);
-  election_.hand_over(keeper);
-  events_.record(config_.service.name, "handing_over",
-                 "to " + name_of(keeper) + ", which holds " + to_string(*kept) + " and cannot send it here");
-  set_state(ServiceState::restoring, "handing over to " + name_of(keeper) + ", which holds " + to_string(*kept));
-  return true;
+  s.prepared = warm_;
+  return s;
 }
 
-void ServiceAgent::choose_source() {
+std::string ServiceAgent::describe(const replication::CommittedLoss& loss) const {
+  std::string holders;
+  for (const auto& h : loss.holders)
+    holders += (holders.empty() ? "" : ", ") + name_of(h.id) + (h.reachable ? "" : " (unreachable)");
+  return "committed version " + to_string(loss.committed) + " (held by " +
+         (holders.empty() ? std::string("no host known") : holders) + ") cannot be fetched; the newest reachable is " +
+         (loss.newest_reachable ? to_string(*loss.newest_reachable) : std::string("none"));
+}
+
+// A live host holds a newer version than we can fetch (its pull was
+// refused): the election hands the service to it.
+void ServiceAgent::hand_over(const replication::HandOver& h) {
   Promotion& p = *promotion_;
-  // Newest among the survivors: ours, and every peer we trust that answered.
-  std::optional<snapshots::Version> best = newest_;
-  std::uint32_t holder = 0;
-  for (const auto& [id, view] : peers_) {
-    if (suspected(id) || p.pulls_tried.count(id) || !view.newest) continue;
-    if (!best || *view.newest > *best) {
-      best = view.newest;
-      holder = id;
-    }
-  }
-  if (hand_over_to_holder(best)) return;
-  // A committed version is one min_acks backups acknowledged; serving an
-  // older one loses what clients were told was safe. Availability mode
-  // serves anyway and says so; quorum mode waits for a holder to return.
-  std::string lost;
-  if (const auto committed = known_committed(); committed && (!best || *best < *committed))
-    lost = "committed version " + to_string(*committed) + " (held by " + holders_of(*committed) +
-           ") cannot be fetched; the newest reachable is " + (best ? to_string(*best) : std::string("none"));
-  p.target = best;
-  // The restore prepared at suspicion serves if it is of the version chosen.
-  const bool use_warm = warm_ && holder == 0 && best == warm_;
-  const bool drop_warm = warm_ && !use_warm;
+  p.handing_to = h.to;
+  p.handover_deadline_tick = now_tick_ + timing_.handover_timeout_ticks;
+  election_.hand_over(h.to);
+  events_.record(config_.service.name, "handing_over",
+                 "to " + name_of(h.to) + ", which holds " + to_string(h.holds) + " and cannot send it here");
+  set_state(ServiceState::restoring, "handing over to " + name_of(h.to) + ", which holds " + to_string(h.holds));
+}
+
+// The source rule (replication/source_choice.hpp) picks where the version
+// comes from; the VM here is queried (a prepared restore of another version
+// powered off first) and decide_promotion() says what to do with it.
+void ServiceAgent::choose_source() {
+  const replication::SourceChoice choice = replication::choose_source(survivors());
+  if (const auto* h = std::get_if<replication::HandOver>(&choice)) return hand_over(*h);
+  const replication::Fetch fetch = std::get<replication::Fetch>(choice);
+  promotion_->target = fetch.target;
   vm_busy_ = true;
-  job<int>(
-      [this, use_warm, drop_warm] {
-        if (use_warm) return 3;
-        if (drop_warm) host_.power_off();
-        if (!host_.running()) return host_.startable() ? 2 : 0;
+  job<replication::VmHere>(
+      [this, fetch] {
+        using replication::VmHere;
+        if (fetch.use_prepared) return VmHere::prepared;
+        if (fetch.drop_prepared) host_.power_off();
+        if (!host_.running()) return host_.startable() ? VmHere::startable : VmHere::absent;
         host_.resume();  // paused by a daemon that died mid-switchover or mid-guess
-        return 1;
+        return VmHere::running;
       },
-           [this, holder, lost, use_warm](int vm, const std::string& error) {
-             vm_busy_ = false;
-             if (!use_warm) warm_.reset();
-             if (!promotion_ || state_ != ServiceState::restoring) return;
-             Promotion& p = *promotion_;
-             if (!error.empty()) return fail("cannot query the VM: " + error);
-             if (vm == 1) {
-               // Our VM still runs (first start, or we kept serving through a
-               // partition): it is newer than any checkpoint of it.
-               p.target.reset();
-               run_promote_hooks_then([this] { became_serving("the VM was already running here"); });
-               return;
-             }
-             if (!lost.empty()) {
-               if (config_.service.mode == config::Mode::quorum)
-                 return fail(lost + "; mode quorum serves no older version: bring a holder back");
-               spdlog::error("{}: {}; serving it (mode availability)", label(), lost);
-               events_.record(config_.service.name, "committed_version_lost", lost);
-             }
-             if (vm == 3) {
-               p.t_fetched = std::chrono::steady_clock::now();
-               return run_promote_hooks_then([this] { serve_warm(); });
-             }
-             if (!p.target) {
-               if (vm == 2) {
-                 run_promote_hooks_then([this] {
-                   vm_busy_ = true;
-                   job<int>([this] { host_.start(); return 0; }, [this](int, const std::string& err) {
-                     vm_busy_ = false;
-                     if (!err.empty()) return fail("start " + host_.domain() + ": " + err);
-                     became_serving("no checkpoint anywhere: started the defined domain");
-                   });
-                 });
-                 return;
-               }
-               return fail("no checkpoint of the service on any survivor and no domain " + host_.domain() + " here");
-             }
-             if (holder != 0) {
-               p.pull_from = holder;
-               p.pull_deadline_tick = now_tick_ + std::max<std::uint64_t>(60'000 / config_.tick_ms, 10);
-               wire::Replica m;
-               m.mutable_pull()->set_term(p.target->term);
-               m.mutable_pull()->set_seq(p.target->seq);
-               send(holder, m);
-               set_state(ServiceState::restoring, "fetching " + to_string(*p.target) + " from " + name_of(holder));
-               return;
-             }
-             p.t_fetched = std::chrono::steady_clock::now();
-             run_promote_hooks_then([this] { finish_promotion_restore(); });
-           });
+      [this, fetch](replication::VmHere vm, const std::string& error) {
+        vm_busy_ = false;
+        if (!fetch.use_prepared) warm_.reset();
+        if (!promotion_ || state_ != ServiceState::restoring) return;
+        if (!error.empty()) return fail("cannot query the VM: " + error);
+        const auto mode = config_.service.mode == config::Mode::quorum ? replication::Mode::quorum
+                                                                        : replication::Mode::availability;
+        act_on(replication::decide_promotion(fetch, vm, mode));
+      });
+}
+
+void ServiceAgent::act_on(const replication::PromotionDecision& d) {
+  Promotion& p = *promotion_;
+  if (d.record_loss) {
+    const std::string lost = describe(*d.record_loss);
+    spdlog::error("{}: {}; serving it (mode availability)", label(), lost);
+    events_.record(config_.service.name, "committed_version_lost", lost);
+  }
+  if (std::holds_alternative<replication::ServeRunning>(d.step)) {
+    // Our VM still runs (first start, or we kept serving through a
+    // partition): it is newer than any checkpoint of it.
+    p.target.reset();
+    return run_promote_hooks_then([this] { became_serving("the VM was already running here"); });
+  }
+  if (const auto* f = std::get_if<replication::FailPromotion>(&d.step)) {
+    if (f->kind == replication::FailKind::committed_unreachable)
+      return fail(describe(*f->loss) + "; mode quorum serves no older version: bring a holder back");
+    return fail("no checkpoint of the service on any survivor and no domain " + host_.domain() + " here");
+  }
+  if (std::holds_alternative<replication::ResumePrepared>(d.step)) {
+    p.t_fetched = std::chrono::steady_clock::now();
+    return run_promote_hooks_then([this] { serve_warm(); });
+  }
+  if (std::holds_alternative<replication::StartDefined>(d.step)) {
+    return run_promote_hooks_then([this] {
+      vm_busy_ = true;
+      job<int>([this] { host_.start(); return 0; }, [this](int, const std::string& err) {
+        vm_busy_ = false;
+        if (!err.empty()) return fail("start " + host_.domain() + ": " + err);
+        became_serving("no checkpoint anywhere: started the defined domain");
+      });
+    });
+  }
+  if (const auto* pull = std::get_if<replication::Pull>(&d.step)) {
+    p.pull_from = pull->from;
+    p.pull_deadline_tick = now_tick_ + timing_.pull_timeout_ticks;
+    wire::Replica m;
+    m.mutable_pull()->set_term(pull->version.term);
+    m.mutable_pull()->set_seq(pull->version.seq);
+    send(pull->from, m);
+    set_state(ServiceState::restoring, "fetching " + to_string(pull->version) + " from " + name_of(pull->from));
+    return;
+  }
+  p.t_fetched = std::chrono::steady_clock::now();  // RestoreHere: the version is here
+  run_promote_hooks_then([this] { finish_promotion_restore(); });
 }
 
 void ServiceAgent::run_promote_hooks_then(std::function<void()> next) {
@@ -479,7 +482,7 @@ void ServiceAgent::stop_vm() {
 void ServiceAgent::fail(const std::string& why) {
   promotion_.reset();
   spdlog::error("{}: {}", label(), why);
-  failed_until_tick_ = now_tick_ + std::max<std::uint64_t>(5000 / config_.tick_ms, 1);
+  failed_until_tick_ = now_tick_ + timing_.failed_retry_ticks;
   set_state(ServiceState::failed, why);
 }
 

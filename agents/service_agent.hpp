@@ -39,6 +39,8 @@
 #include "agents/event_log.hpp"
 #include "agents/vm_host.hpp"
 #include "config/config.hpp"
+#include "replication/source_choice.hpp"
+#include "replication/timing.hpp"
 #include "transport/peer.pb.h"
 #include "transport/sftp/pusher.hpp"
 
@@ -86,6 +88,9 @@ class ServiceAgent {
   // Returns "" when started, else why not (one line). Progress and the
   // outcome show in status()["switchover"].
   std::string start_switchover(const std::string& to);
+  // A reloaded configuration's hooks (SIGHUP): every hook started from now
+  // on runs the new commands; one already running finishes as it began.
+  void set_hooks(const config::Hooks& hooks) { config_.service.hooks = hooks; }
   // Every node's versions with sizes and bytes shipped (vmrepctl snapshots).
   nlohmann::json snapshots() const;
   static constexpr std::size_t versions_max = 64;
@@ -169,7 +174,10 @@ class ServiceAgent {
   void begin_promotion();
   void promotion_step();
   void choose_source();
-  bool hand_over_to_holder(std::optional<snapshots::Version> reachable);
+  replication::Survivors survivors() const;
+  std::string describe(const replication::CommittedLoss& loss) const;
+  void hand_over(const replication::HandOver& h);
+  void act_on(const replication::PromotionDecision& d);
   void pull_failed();
   void handover_step();
   void finish_promotion_restore();
@@ -198,10 +206,6 @@ class ServiceAgent {
   void on_pull(std::uint32_t from, snapshots::Version v);
   void refuse_pull(std::uint32_t to, snapshots::Version v, const std::string& why);
   void on_pull_refused(std::uint32_t from, const wire::PullRefused& r);
-  // The newest version any host (alive or not) reported committed, and who
-  // reported holding it.
-  std::optional<snapshots::Version> known_committed() const;
-  std::string holders_of(snapshots::Version v) const;
   void on_inventory(std::uint32_t from, const wire::Inventory& inv);
   void broadcast_inventory();
   void send_inventory(std::uint32_t to);
@@ -244,6 +248,7 @@ class ServiceAgent {
   EventLog& events_;
   boost::asio::io_context& io_;
   boost::asio::thread_pool& workers_;
+  const replication::ServiceTiming timing_;  // every *_ms of the policy, in ticks
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 
   ServiceState state_ = ServiceState::backup;

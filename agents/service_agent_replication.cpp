@@ -45,8 +45,7 @@ std::uint64_t ServiceAgent::fresh_term() const {
 
 void ServiceAgent::maybe_checkpoint() {
   if (vm_busy_ || now_tick_ < next_checkpoint_tick_) return;
-  next_checkpoint_tick_ =
-      now_tick_ + std::max<std::uint64_t>(1, (config_.service.checkpoint_interval_ms + config_.tick_ms - 1) / config_.tick_ms);
+  next_checkpoint_tick_ = now_tick_ + timing_.checkpoint_interval_ticks;
   // A version of a higher term exists (another side of a healed partition
   // served meanwhile): ours must order after it, or a later failover would
   // take that side branch for the newest.
@@ -347,22 +346,6 @@ void ServiceAgent::on_pull_refused(std::uint32_t from, const wire::PullRefused& 
   pull_failed();
 }
 
-std::optional<Version> ServiceAgent::known_committed() const {
-  std::optional<Version> best = committed_;
-  for (const auto& [id, view] : peers_)
-    if (view.committed && (!best || *view.committed > *best)) best = view.committed;
-  return best;
-}
-
-std::string ServiceAgent::holders_of(Version v) const {
-  std::string out;
-  if (versions_.count(v)) out = name_of(config_.self);
-  for (const auto& [id, view] : peers_)
-    if (std::find(view.versions.begin(), view.versions.end(), v) != view.versions.end())
-      out += (out.empty() ? "" : ", ") + name_of(id) + (suspected(id) ? " (unreachable)" : "");
-  return out.empty() ? "no host known" : out;
-}
-
 void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) {
   PeerView& view = peers_[from];
   view.newest = inv.has_newest() ? std::optional<Version>(from_wire(inv.newest())) : std::nullopt;
@@ -401,8 +384,8 @@ void ServiceAgent::broadcast_inventory() {
 // Retention and GC, on the worker pool, every few checkpoints (primary) or
 // about once a minute (backups).
 void ServiceAgent::maybe_housekeep() {
-  const std::uint64_t minute = std::max<std::uint64_t>(1, 60'000 / config_.tick_ms);
-  const bool due = checkpoints_since_housekeeping_ >= 10 || (now_tick_ % minute == minute / 2);
+  const std::uint64_t every = timing_.housekeeping_every_ticks;
+  const bool due = checkpoints_since_housekeeping_ >= 10 || (now_tick_ % every == every / 2);
   if (!due || housekeeping_) return;
   housekeeping_ = true;
   checkpoints_since_housekeeping_ = 0;

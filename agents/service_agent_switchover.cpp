@@ -12,11 +12,6 @@
 #include "agents/service_agent.hpp"
 
 namespace vmrep::agents {
-namespace {
-
-constexpr std::uint64_t phase_timeout_ms = 60'000;
-
-}  // namespace
 
 std::string ServiceAgent::start_switchover(const std::string& to_name) {
   std::uint32_t to = 0;
@@ -31,7 +26,7 @@ std::string ServiceAgent::start_switchover(const std::string& to_name) {
   s.phase = "pausing";
   s.started = std::chrono::steady_clock::now();
   s.wall_started = std::chrono::system_clock::now();
-  s.deadline_tick = now_tick_ + phase_timeout_ms / config_.tick_ms;
+  s.deadline_tick = now_tick_ + timing_.switchover_phase_ticks;
   switchover_ = s;
   events_.record(config_.service.name, "switchover_started", "to " + to_name);
   spdlog::info("{}: switchover to {} started", label(), to_name);
@@ -46,11 +41,12 @@ void ServiceAgent::switchover_tick() {
                    std::string("this node is ") + state_name(state_));
     return;
   }
+  const std::string limit = std::to_string(replication::switchover_phase_ms / 1000) + " s";
   if (s.phase != "handing_over" && s.phase != "pausing" && now_tick_ >= s.deadline_tick)
-    return abort_switchover("no progress in phase " + s.phase + " for 60 s");
+    return abort_switchover("no progress in phase " + s.phase + " for " + limit);
   if (s.phase == "handing_over" && now_tick_ >= s.deadline_tick) {
     election_.cancel_hand_over();
-    return abort_switchover(name_of(s.to) + " was not decided primary within 60 s");
+    return abort_switchover(name_of(s.to) + " was not decided primary within " + limit);
   }
   if (s.phase != "pausing" || vm_busy_) return;
   // Pause, then the final checkpoint, in one job: nothing runs in between.
@@ -81,7 +77,7 @@ void ServiceAgent::switchover_checkpointed(const CheckpointOutcome& out) {
   Switchover& s = *switchover_;
   s.version = out.version;
   s.phase = "pushing";
-  s.deadline_tick = now_tick_ + phase_timeout_ms / config_.tick_ms;
+  s.deadline_tick = now_tick_ + timing_.switchover_phase_ticks;
   // checkpoint_done() pushed it to every idle backup; a target still busy
   // with an older push gets it when that push ends.
   if (pushes_[s.to].in_flight) pushes_[s.to].queued = out.version;
@@ -95,7 +91,7 @@ void ServiceAgent::switchover_acked(snapshots::Version v) {
   if (s.phase != "pushing" || s.version != v) return;
   if (!committed_ || *committed_ < v) commit(v);
   s.phase = "handing_over";
-  s.deadline_tick = now_tick_ + phase_timeout_ms / config_.tick_ms;
+  s.deadline_tick = now_tick_ + timing_.switchover_phase_ticks;
   planned_stop_ = true;
   election_.hand_over(s.to);
   spdlog::info("{}: switchover: {} holds {}; handing over", label(), name_of(s.to), to_string(v));

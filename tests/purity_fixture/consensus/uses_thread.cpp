@@ -1,0 +1,2 @@
+// A planted violation: purity_check must refuse this tree.
+#include <thread>
