@@ -147,8 +147,16 @@ void Controller::reload(const config::Config& fresh) {
   if (fresh.services.size() != config_.services.size()) restart_needed.push_back("services");
   config_.log_level = fresh.log_level;
   spdlog::set_level(spdlog::level::from_str(fresh.log_level));
-  for (std::size_t i = 0; i < fresh.services.size() && i < config_.services.size(); ++i)
+  // The agents hold their own copy of the service: the new hooks must reach
+  // them, not only the controller's copy (they did not, once).
+  for (std::size_t i = 0; i < fresh.services.size() && i < config_.services.size(); ++i) {
+    if (fresh.services[i].name != config_.services[i].name) {
+      restart_needed.push_back("service " + config_.services[i].name + " renamed");
+      continue;
+    }
     config_.services[i].hooks = fresh.services[i].hooks;
+    if (i < services_.size()) services_[i]->set_hooks(fresh.services[i].hooks);
+  }
   std::string note = "log level " + fresh.log_level + ", hooks";
   if (!restart_needed.empty()) {
     std::string list;

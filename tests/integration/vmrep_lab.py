@@ -45,7 +45,14 @@ def free_port():
 
 
 class Cluster:
-    def __init__(self, vmrepd, vmrepctl, n=5):
+    # The election is under test by default, not the VM: test:///default without
+    # such a domain leaves the service "failed" on its primary while elections go on.
+    DEFAULT_SERVICES = """  board: {libvirt_uri: "test:///default", domain: no-such-domain, mode: availability}
+  wiki: {libvirt_uri: "test:///default", domain: no-such-domain-either}
+"""
+
+    def __init__(self, vmrepd, vmrepctl, n=5, services=None):
+        """services: the YAML under `services:`; @DIR@ stands for the cluster's temp dir."""
         self.vmrepd, self.vmrepctl = vmrepd, vmrepctl
         self.tick_ms, self.heartbeat_ms = TICK_MS, HEARTBEAT_MS
         self.dir = tempfile.mkdtemp(prefix="vmrep-it-")
@@ -67,12 +74,8 @@ control: {{socket: "{self.dir}/{{node}}/vmrepd.sock"}}
 data_dir: "{self.dir}/{{node}}"
 log_level: info
 replication: {{cluster_key: "{self.dir}/cluster.key"}}
-# The election is under test here, not the VM: test:///default without such a
-# domain leaves the service "failed" on its primary while elections go on.
 services:
-  board: {{libvirt_uri: "test:///default", domain: no-such-domain, mode: availability}}
-  wiki: {{libvirt_uri: "test:///default", domain: no-such-domain-either}}
-""")
+{(services or self.DEFAULT_SERVICES).replace("@DIR@", self.dir)}""")
         # 0600 from the start: vmrepd refuses a cluster key group or others can read.
         fd = os.open(os.path.join(self.dir, "cluster.key"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
