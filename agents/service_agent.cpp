@@ -134,13 +134,13 @@ void ServiceAgent::follow_election() {
 
 void ServiceAgent::begin_promotion() {
   last_failover_ = nlohmann::json();
-  Promotion p;
-  p.started_tick = p.query_tick = now_tick_;
+  // The last primary we trusted (from the inventories): the one to fence.
+  std::optional<std::uint32_t> old_primary;
+  for (const auto& [id, view] : peers_)
+    if (view.state == "serving" || view.state == "restoring") old_primary = id;
+  Promotion p{replication::Promotion(now_tick_, old_primary)};
   p.t_start = std::chrono::steady_clock::now();
   p.wall_start = std::chrono::system_clock::now();
-  // The last primary we trusted (from the inventories): the one to fence.
-  for (const auto& [id, view] : peers_)
-    if (view.state == "serving" || view.state == "restoring") p.old_primary = id;
   promotion_ = p;
   wire::Replica q;
   q.set_query(true);
@@ -149,34 +149,31 @@ void ServiceAgent::begin_promotion() {
   set_state(ServiceState::restoring, "decided primary; asking survivors for their newest version");
 }
 
-// Called each tick while restoring and no job runs: wait for the survivors'
-// answers, then fetch (if needed) and restore.
+std::vector<replication::PeerHeard> ServiceAgent::peers_heard() const {
+  std::vector<replication::PeerHeard> out;
+  for (const auto& [id, view] : peers_) out.push_back({id, suspected(id), view.heard_tick});
+  return out;
+}
+
+// Called each tick while restoring and no job runs (and at the last
+// survivor's answer): the promotion's phase says what comes next.
 void ServiceAgent::promotion_step() {
-  Promotion& p = *promotion_;
-  if (p.handing_to != 0) return handover_step();
-  if (!p.target && p.pull_from == 0) {
-    bool all_answered = true;
-    for (const auto& [id, view] : peers_)
-      if (!suspected(id) && view.heard_tick < p.query_tick) all_answered = false;
-    if (!all_answered && now_tick_ < p.query_tick + timing_.query_wait_ticks) return;
-    choose_source();
-    return;
-  }
-  // A holder that cannot push says so at once (PullRefused); this deadline
-  // covers one that died or went silent meanwhile.
-  if (p.pull_from != 0 && (now_tick_ >= p.pull_deadline_tick || suspected(p.pull_from))) {
-    spdlog::warn("{}: no push of {} from {} in time; trying the next holder", label(), to_string(*p.target),
-                 name_of(p.pull_from));
-    pull_failed();
+  using Next = replication::Promotion::Next;
+  replication::Promotion& p = promotion_->core;
+  switch (p.tick(now_tick_, peers_heard(), timing_)) {
+    case Next::wait: return;
+    case Next::choose: return choose_source();
+    case Next::pull_failed:
+      spdlog::warn("{}: no push of {} from {} in time; trying the next holder", label(), to_string(*p.target()),
+                   name_of(p.pull_from()));
+      return pull_failed();
+    case Next::handover_expired: return handover_expired();
   }
 }
 
 // The pull from the current holder will not arrive: choose again without it.
 void ServiceAgent::pull_failed() {
-  Promotion& p = *promotion_;
-  p.pulls_tried.insert(p.pull_from);
-  p.pull_from = 0;
-  p.target.reset();
+  promotion_->core.pull_failed();
   if (!vm_busy_) choose_source();  // else promotion_step() chooses when the job ends
 }
 
@@ -184,14 +181,11 @@ void ServiceAgent::pull_failed() {
 // version: this host stops being primary when that one is decided (and
 // follow_election() steps down); if it is not decided in time, or goes
 // silent, this host chooses again without it.
-void ServiceAgent::handover_step() {
-  Promotion& p = *promotion_;
-  if (now_tick_ < p.handover_deadline_tick && !suspected(p.handing_to)) return;
-  spdlog::warn("{}: {} was not decided primary in time; choosing again", label(), name_of(p.handing_to));
+void ServiceAgent::handover_expired() {
+  replication::Promotion& p = promotion_->core;
+  spdlog::warn("{}: {} was not decided primary in time; choosing again", label(), name_of(p.handing_to()));
   election_.cancel_hand_over();
-  p.handovers_tried.insert(p.handing_to);
-  p.handing_to = 0;
-  p.target.reset();
+  p.handover_expired();
   choose_source();
 }
 
@@ -205,8 +199,8 @@ replication::Survivors ServiceAgent::survivors() const {
   for (const auto& [id, view] : peers_)
     s.peers.push_back({id, suspected(id), view.newest, view.committed, view.versions});
   if (promotion_) {
-    s.pulls_tried = promotion_->pulls_tried;
-    s.handovers_tried = promotion_->handovers_tried;
+    s.pulls_tried = promotion_->core.pulls_tried();
+    s.handovers_tried = promotion_->core.handovers_tried();
   }
   s.prepared = warm_;
   return s;
@@ -224,9 +218,7 @@ std::string ServiceAgent::describe(const replication::CommittedLoss& loss) const
 // A live host holds a newer version than we can fetch (its pull was
 // refused): the election hands the service to it.
 void ServiceAgent::hand_over(const replication::HandOver& h) {
-  Promotion& p = *promotion_;
-  p.handing_to = h.to;
-  p.handover_deadline_tick = now_tick_ + timing_.handover_timeout_ticks;
+  promotion_->core.handing_over(h, now_tick_, timing_);
   election_.hand_over(h.to);
   events_.record(config_.service.name, "handing_over",
                  "to " + name_of(h.to) + ", which holds " + to_string(h.holds) + " and cannot send it here");
@@ -240,7 +232,7 @@ void ServiceAgent::choose_source() {
   const replication::SourceChoice choice = replication::choose_source(survivors());
   if (const auto* h = std::get_if<replication::HandOver>(&choice)) return hand_over(*h);
   const replication::Fetch fetch = std::get<replication::Fetch>(choice);
-  promotion_->target = fetch.target;
+  promotion_->core.deciding(fetch);
   vm_busy_ = true;
   job<replication::VmHere>(
       [this, fetch] {
@@ -272,7 +264,7 @@ void ServiceAgent::act_on(const replication::PromotionDecision& d) {
   if (std::holds_alternative<replication::ServeRunning>(d.step)) {
     // Our VM still runs (first start, or we kept serving through a
     // partition): it is newer than any checkpoint of it.
-    p.target.reset();
+    p.core.restoring(std::nullopt);
     return run_promote_hooks_then([this] { became_serving("the VM was already running here"); });
   }
   if (const auto* f = std::get_if<replication::FailPromotion>(&d.step)) {
@@ -281,10 +273,12 @@ void ServiceAgent::act_on(const replication::PromotionDecision& d) {
     return fail("no checkpoint of the service on any survivor and no domain " + host_.domain() + " here");
   }
   if (std::holds_alternative<replication::ResumePrepared>(d.step)) {
+    p.core.restoring(p.core.target());
     p.t_fetched = std::chrono::steady_clock::now();
     return run_promote_hooks_then([this] { serve_warm(); });
   }
   if (std::holds_alternative<replication::StartDefined>(d.step)) {
+    p.core.restoring(std::nullopt);
     return run_promote_hooks_then([this] {
       vm_busy_ = true;
       job<int>([this] { host_.start(); return 0; }, [this](int, const std::string& err) {
@@ -295,8 +289,7 @@ void ServiceAgent::act_on(const replication::PromotionDecision& d) {
     });
   }
   if (const auto* pull = std::get_if<replication::Pull>(&d.step)) {
-    p.pull_from = pull->from;
-    p.pull_deadline_tick = now_tick_ + timing_.pull_timeout_ticks;
+    p.core.pulling(*pull, now_tick_, timing_);
     wire::Replica m;
     m.mutable_pull()->set_term(pull->version.term);
     m.mutable_pull()->set_seq(pull->version.seq);
@@ -304,15 +297,17 @@ void ServiceAgent::act_on(const replication::PromotionDecision& d) {
     set_state(ServiceState::restoring, "fetching " + to_string(pull->version) + " from " + name_of(pull->from));
     return;
   }
-  p.t_fetched = std::chrono::steady_clock::now();  // RestoreHere: the version is here
+  p.core.restoring(p.core.target());  // RestoreHere: the version is here
+  p.t_fetched = std::chrono::steady_clock::now();
   run_promote_hooks_then([this] { finish_promotion_restore(); });
 }
 
 void ServiceAgent::run_promote_hooks_then(std::function<void()> next) {
   const auto& hooks = config_.service.hooks;
-  std::string fence = promotion_ && promotion_->old_primary ? hooks.fence : "";
+  const std::optional<std::uint32_t> old_primary = promotion_ ? promotion_->core.old_primary() : std::nullopt;
+  std::string fence = old_primary ? hooks.fence : "";
   auto env = hook_env();
-  if (promotion_ && promotion_->old_primary) env["VMREP_OLD_PRIMARY"] = name_of(*promotion_->old_primary);
+  if (old_primary) env["VMREP_OLD_PRIMARY"] = name_of(*old_primary);
   vm_busy_ = true;
   job<std::string>(
       [fence, pre = hooks.pre_promote, env] {
@@ -331,7 +326,7 @@ void ServiceAgent::run_promote_hooks_then(std::function<void()> next) {
 }
 
 void ServiceAgent::finish_promotion_restore() {
-  const snapshots::Version v = *promotion_->target;
+  const snapshots::Version v = *promotion_->core.target();
   set_state(ServiceState::restoring, "restoring " + to_string(v));
   vm_busy_ = true;
   job<RestoreOutcome>([this, v] { return host_.restore(v); },
@@ -419,7 +414,8 @@ void ServiceAgent::became_serving(const std::string& how) {
   if (promotion_) {
     Promotion& p = *promotion_;
     last_failover_["started"] = format_time(p.wall_start);
-    last_failover_["version"] = p.target ? to_string(*p.target) : "running VM";
+    const auto target = p.core.target();
+    last_failover_["version"] = target ? to_string(*target) : "running VM";
     const auto fetched = p.t_fetched.time_since_epoch().count() ? p.t_fetched : p.t_start;
     last_failover_["fetch_ms"] = ms_between(p.t_start, fetched);
     last_failover_["to_serving_ms"] = ms_between(p.t_start, now);

@@ -39,6 +39,7 @@
 #include "agents/event_log.hpp"
 #include "agents/vm_host.hpp"
 #include "config/config.hpp"
+#include "replication/promotion.hpp"
 #include "replication/source_choice.hpp"
 #include "replication/timing.hpp"
 #include "transport/peer.pb.h"
@@ -107,19 +108,11 @@ class ServiceAgent {
     std::uint64_t heard_tick = 0;
     std::uint64_t inventories = 0;  // heard so far: 0 means `versions` says nothing yet
   };
+  // A promotion in progress: the pure phase machine (replication/promotion)
+  // and the wall-clock marks status reports.
   struct Promotion {
-    std::uint64_t started_tick = 0;
-    std::uint64_t query_tick = 0;
-    std::optional<std::uint32_t> old_primary;
-    std::optional<snapshots::Version> target;  // what to restore
-    std::uint32_t pull_from = 0;                // 0: the version is here
-    std::uint64_t pull_deadline_tick = 0;
-    std::set<std::uint32_t> pulls_tried;
-    // A live host holds a newer version we could not fetch: it serves
-    // instead (the election hands over to it) rather than we an older one.
-    std::uint32_t handing_to = 0;
-    std::uint64_t handover_deadline_tick = 0;
-    std::set<std::uint32_t> handovers_tried;
+    explicit Promotion(replication::Promotion c) : core(std::move(c)) {}
+    replication::Promotion core;
     std::chrono::steady_clock::time_point t_start, t_fetched;
     std::chrono::system_clock::time_point wall_start;
   };
@@ -179,7 +172,8 @@ class ServiceAgent {
   void hand_over(const replication::HandOver& h);
   void act_on(const replication::PromotionDecision& d);
   void pull_failed();
-  void handover_step();
+  void handover_expired();
+  std::vector<replication::PeerHeard> peers_heard() const;
   void finish_promotion_restore();
   void run_promote_hooks_then(std::function<void()> next);
   void became_serving(const std::string& how);

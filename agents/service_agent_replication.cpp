@@ -271,9 +271,8 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
                          else spdlog::debug("{}: standby at {} ({} bytes written)", label(), to_string(v), written);
                        });
   }
-  if (promotion_ && promotion_->pull_from == from && promotion_->target == v && state_ == ServiceState::restoring) {
+  if (promotion_ && state_ == ServiceState::restoring && promotion_->core.pushed(from, v)) {
     last_failover_["fetched_from"] = name_of(from);
-    promotion_->pull_from = 0;
     promotion_->t_fetched = std::chrono::steady_clock::now();
     run_promote_hooks_then([this] { finish_promotion_restore(); });
   }
@@ -338,12 +337,11 @@ void ServiceAgent::refuse_pull(std::uint32_t to, Version v, const std::string& w
 
 void ServiceAgent::on_pull_refused(std::uint32_t from, const wire::PullRefused& r) {
   const Version v = from_wire(r.version());
-  if (!promotion_ || state_ != ServiceState::restoring || promotion_->pull_from != from || promotion_->target != v)
-    return;
+  if (!promotion_ || state_ != ServiceState::restoring || !promotion_->core.refused(from, v)) return;
   const std::string why = peer_text(r.error(), 300);
   spdlog::warn("{}: {} cannot send {}: {}", label(), name_of(from), to_string(v), why);
   events_.record(config_.service.name, "pull_refused", name_of(from) + " cannot send " + to_string(v) + ": " + why);
-  pull_failed();
+  if (!vm_busy_) choose_source();  // else promotion_step() chooses when the job ends
 }
 
 void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) {
