@@ -56,8 +56,8 @@ void ElectionAgent::flush() {
   if (now != last_role_) {
     spdlog::info("{}: role {} -> {} (primary {}, epoch {})", label(), role_name(last_role_), role_name(now),
                  name_of(node_.primary()).empty() ? "none" : name_of(node_.primary()), node_.key().epoch);
-    events_.record(config_.service, "role_changed",
-                   std::string(role_name(last_role_)) + " -> " + role_name(now));
+    events_.record(config_.service, "role_changed", std::string(role_name(last_role_)) + " -> " + role_name(now),
+                   {.from = role_name(last_role_), .to = role_name(now)});
     last_role_ = now;
   }
 }
@@ -66,16 +66,18 @@ void ElectionAgent::note(const consensus::Event& e) {
   using namespace consensus;
   if (auto* s = std::get_if<Suspected>(&e)) {
     spdlog::info("{}: suspect {}", label(), name_of(s->peer));
-    events_.record(config_.service, "suspected", name_of(s->peer));
+    events_.record(config_.service, "suspected", name_of(s->peer), {.peer = name_of(s->peer)});
   } else if (auto* t = std::get_if<Trusted>(&e)) {
     spdlog::info("{}: trust {} again (timeout now {} ticks)", label(), name_of(t->peer), t->timeout_ticks);
-    events_.record(config_.service, "trusted", name_of(t->peer) + ", timeout now " + std::to_string(t->timeout_ticks) + " ticks");
+    events_.record(config_.service, "trusted",
+                   name_of(t->peer) + ", timeout now " + std::to_string(t->timeout_ticks) + " ticks",
+                   {.peer = name_of(t->peer)});
   } else if (auto* p = std::get_if<PrimaryChanged>(&e)) {
     ++primary_changes_;
     std::string before = p->before == kNoNode ? "none" : name_of(p->before);
     std::string after = p->after == kNoNode ? "none" : name_of(p->after);
     spdlog::info("{}: primary {} -> {} (epoch {})", label(), before, after, node_.key().epoch);
-    events_.record(config_.service, "primary_changed", before + " -> " + after);
+    events_.record(config_.service, "primary_changed", before + " -> " + after, {.from = before, .to = after});
   } else if (auto* d = std::get_if<Decided>(&e); d && d->as_coordinator) {
     spdlog::debug("{}: decided {} for epoch {}", label(), name_of(static_cast<NodeId>(d->decision.value)),
                   d->decision.epoch);

@@ -19,11 +19,13 @@ std::string format_time(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-void EventLog::record(std::string service, std::string kind, std::string detail) {
+void EventLog::record(std::string service, std::string kind, std::string detail, EventFields fields) {
   // Details carry peers' and libvirt's text; kept valid UTF-8 here so that no
   // entry can make /v1/events fail to render while it ages out.
-  if (!text::is_valid_utf8(detail)) detail = text::to_valid_utf8(detail);
-  records_.push_back(EventRecord{next_seq_++, clock_.wall(), std::move(service), std::move(kind), std::move(detail)});
+  for (std::string* t : {&detail, &fields.from, &fields.to, &fields.version, &fields.peer, &fields.reason})
+    if (!text::is_valid_utf8(*t)) *t = text::to_valid_utf8(*t);
+  records_.push_back(EventRecord{next_seq_++, clock_.wall(), std::move(service), std::move(kind), std::move(detail),
+                                 std::move(fields)});
   while (records_.size() > capacity_) records_.pop_front();
 }
 
@@ -39,11 +41,19 @@ nlohmann::json EventLog::to_json(std::uint64_t since, std::size_t limit) const {
       --skip;
       continue;
     }
-    out.push_back({{"seq", r.seq},
-                   {"time", format_time(r.time)},
-                   {"service", r.service},
-                   {"kind", r.kind},
-                   {"detail", r.detail}});
+    nlohmann::json e{{"seq", r.seq},
+                     {"time", format_time(r.time)},
+                     {"service", r.service},
+                     {"kind", r.kind},
+                     {"detail", r.detail}};
+    const std::pair<const char*, const std::string*> fields[] = {{"from", &r.fields.from},
+                                                                 {"to", &r.fields.to},
+                                                                 {"version", &r.fields.version},
+                                                                 {"peer", &r.fields.peer},
+                                                                 {"reason", &r.fields.reason}};
+    for (const auto& [key, value] : fields)
+      if (!value->empty()) e[key] = *value;
+    out.push_back(std::move(e));
   }
   return out;
 }

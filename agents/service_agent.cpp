@@ -68,7 +68,8 @@ void ServiceAgent::set_state(ServiceState s, const std::string& detail) {
   if (s != state_ || detail != state_detail_) {
     spdlog::info("{}: {} -> {}{}", label(), state_name(state_), state_name(s), detail.empty() ? "" : ": " + detail);
     events_.record(config_.service.name, "state_changed",
-                   std::string(state_name(state_)) + " -> " + state_name(s) + (detail.empty() ? "" : ": " + detail));
+                   std::string(state_name(state_)) + " -> " + state_name(s) + (detail.empty() ? "" : ": " + detail),
+                   {.from = state_name(state_), .to = state_name(s), .reason = detail});
   }
   const bool changed = s != state_;
   state_ = s;
@@ -221,7 +222,8 @@ void ServiceAgent::hand_over(const replication::HandOver& h) {
   promotion_->core.handing_over(h, now_tick_, timing_);
   election_.hand_over(h.to);
   events_.record(config_.service.name, "handing_over",
-                 "to " + name_of(h.to) + ", which holds " + to_string(h.holds) + " and cannot send it here");
+                 "to " + name_of(h.to) + ", which holds " + to_string(h.holds) + " and cannot send it here",
+                 {.to = name_of(h.to), .version = to_string(h.holds), .peer = name_of(h.to)});
   set_state(ServiceState::restoring, "handing over to " + name_of(h.to) + ", which holds " + to_string(h.holds));
 }
 
@@ -259,7 +261,8 @@ void ServiceAgent::act_on(const replication::PromotionDecision& d) {
   if (d.record_loss) {
     const std::string lost = describe(*d.record_loss);
     spdlog::error("{}: {}; serving it (mode availability)", label(), lost);
-    events_.record(config_.service.name, "committed_version_lost", lost);
+    events_.record(config_.service.name, "committed_version_lost", lost,
+                   {.version = to_string(d.record_loss->committed), .reason = lost});
   }
   if (std::holds_alternative<replication::ServeRunning>(d.step)) {
     // Our VM still runs (first start, or we kept serving through a

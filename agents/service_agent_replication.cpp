@@ -62,7 +62,7 @@ void ServiceAgent::maybe_checkpoint() {
                            if (!error.empty()) {
                              ++checkpoint_failures_;
                              spdlog::error("{}: checkpoint failed: {}", label(), error);
-                             events_.record(config_.service.name, "checkpoint_failed", error);
+                             events_.record(config_.service.name, "checkpoint_failed", error, {.reason = error});
                              return;
                            }
                            checkpoint_done(out);
@@ -253,7 +253,8 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
   send(from, m);
   if (!problem.empty()) {
     spdlog::warn("{}: version {} from {} refused: {}", label(), to_string(v), name_of(from), problem);
-    events_.record(config_.service.name, "version_refused", to_string(v) + " from " + name_of(from) + ": " + problem);
+    events_.record(config_.service.name, "version_refused", to_string(v) + " from " + name_of(from) + ": " + problem,
+                   {.version = to_string(v), .peer = name_of(from), .reason = problem});
     return;
   }
   if (!newest_ || v > *newest_) newest_ = v;
@@ -312,7 +313,7 @@ void ServiceAgent::commit(Version v) {
            [this, v](int, const std::string& error) {
              if (!error.empty()) spdlog::error("{}: mark committed {}: {}", label(), to_string(v), error);
            });
-  events_.record(config_.service.name, "committed", to_string(v));
+  events_.record(config_.service.name, "committed", to_string(v), {.version = to_string(v)});
   wire::Replica m;
   to_wire(v, m.mutable_committed());
   for (const auto& [id, view] : peers_)
@@ -340,7 +341,8 @@ void ServiceAgent::on_pull_refused(std::uint32_t from, const wire::PullRefused& 
   if (!promotion_ || state_ != ServiceState::restoring || !promotion_->core.refused(from, v)) return;
   const std::string why = peer_text(r.error(), 300);
   spdlog::warn("{}: {} cannot send {}: {}", label(), name_of(from), to_string(v), why);
-  events_.record(config_.service.name, "pull_refused", name_of(from) + " cannot send " + to_string(v) + ": " + why);
+  events_.record(config_.service.name, "pull_refused", name_of(from) + " cannot send " + to_string(v) + ": " + why,
+                 {.version = to_string(v), .peer = name_of(from), .reason = why});
   if (!vm_busy_) choose_source();  // else promotion_step() chooses when the job ends
 }
 

@@ -28,7 +28,7 @@ std::string ServiceAgent::start_switchover(const std::string& to_name) {
   s.wall_started = std::chrono::system_clock::now();
   s.deadline_tick = now_tick_ + timing_.switchover_phase_ticks;
   switchover_ = s;
-  events_.record(config_.service.name, "switchover_started", "to " + to_name);
+  events_.record(config_.service.name, "switchover_started", "to " + to_name, {.to = to_name});
   spdlog::info("{}: switchover to {} started", label(), to_name);
   return "";
 }
@@ -118,7 +118,8 @@ void ServiceAgent::end_switchover(const std::string& outcome, const std::string&
                       {"version", s.version ? nlohmann::json(to_string(*s.version)) : nlohmann::json(nullptr)},
                       {"started", format_time(s.wall_started)},
                       {"elapsed_ms", ms_since(s.started)}};
-  events_.record(config_.service.name, "switchover_" + outcome, "to " + name_of(s.to) + ": " + detail);
+  events_.record(config_.service.name, "switchover_" + outcome, "to " + name_of(s.to) + ": " + detail,
+                 {.to = name_of(s.to), .version = s.version ? to_string(*s.version) : "", .reason = detail});
   spdlog::info("{}: switchover to {} {}: {}", label(), name_of(s.to), outcome, detail);
   switchover_.reset();
 }

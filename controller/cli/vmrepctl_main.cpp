@@ -16,7 +16,6 @@
 #include "config/config.hpp"
 #include "controller/cli/control_client.hpp"
 #include "controller/cli/switchover.hpp"
-#include "controller/cli/timeline.hpp"
 #include "controller/cli/views.hpp"
 #include "transport/pki.hpp"
 
@@ -94,33 +93,6 @@ int main(int argc, char** argv) {
   switchover->add_option("--timeout", switch_timeout, "seconds to wait for the outcome")->capture_default_str();
   switchover->add_flag("--json", g.json, "print the outcome as JSON");
   auto* metrics = app.add_subcommand("metrics", "the daemon's Prometheus metrics");
-  auto* timeline = app.add_subcommand(
-      "timeline", "one failure scenario drawn as the paper's Figs. 4-9: every node's state over time, the faults "
-                  "injected and the recovery time after each, from the scenario runner's JSON file (no daemon needed)");
-  std::string tl_file, tl_svg;
-  vmrep::cli::TimelineOptions tl_options;
-  bool tl_text = false;
-  int tl_width = 100;
-  timeline->add_option("file", tl_file,
-                       "scenario file: {scenario, service, t0, nodes: {NODE: [events as --json events prints them]}, "
-                       "faults: [{time, label}]}; - reads stdin")
-      ->required();
-  timeline->add_option("--svg", tl_svg, "write the SVG figure to this file (- for stdout)");
-  timeline->add_flag("--text", tl_text, "print the text chart (the default without --svg and --json)");
-  timeline->add_option("--width", tl_width, "columns of the text chart's bars")
-      ->capture_default_str()
-      ->check(CLI::Range(10, 1000));
-  timeline->add_option("--until", tl_options.until,
-                       "end of the chart: seconds after t0 or an RFC 3339 time (default: the last event or fault "
-                       "plus 5%, at least 1 s)");
-  timeline->add_option("--service", tl_options.service, "the service to chart (default: the file's \"service\")");
-  timeline->add_flag("--json", g.json, "print the computed spans, faults and recovery times as JSON");
-  timeline->footer(
-      "States: B backup, C candidate (backup while electing), R restoring, S serving, X stopped, F failed, . down "
-      "(before its first event, or killed by a 'kill NODE' fault until it logs 'started').\n"
-      "Recovery after each kill/partition fault: time to the first node entering serving ('no outage' if a "
-      "surviving node served throughout, 'not recovered' if none serves by the end).\n"
-      "Example: vmrepctl timeline primary-dies.json --svg docs/figures/primary-dies.svg --text");
 
   auto* pki = app.add_subcommand("pki", "make a cluster CA and node certificates");
   pki->require_subcommand(1);
@@ -171,26 +143,6 @@ int main(int argc, char** argv) {
       std::cout << (g.json ? j.dump(2) + "\n" : vmrep::cli::render_snapshots(j));
     } else if (switchover->parsed()) {
       return vmrep::cli::run_switchover(socket_path(g), service, to, g.json, switch_timeout);
-    } else if (timeline->parsed()) {
-      const auto t = vmrep::cli::load_timeline(tl_file, tl_options);
-      if (!tl_svg.empty()) {
-        const std::string svg = vmrep::cli::render_timeline_svg(t);
-        if (tl_svg == "-") {
-          std::cout << svg;
-        } else {
-          // Whole or not at all: a figure under docs/ is never left half written.
-          const std::string tmp = tl_svg + ".tmp";
-          std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-          out << svg;
-          out.close();
-          if (!out || std::rename(tmp.c_str(), tl_svg.c_str()) != 0) {
-            std::remove(tmp.c_str());
-            throw std::runtime_error(tl_svg + ": cannot write: " + std::strerror(errno));
-          }
-        }
-      }
-      if (g.json) std::cout << vmrep::cli::timeline_json(t).dump(2) << "\n";
-      else if (tl_text || tl_svg.empty()) std::cout << vmrep::cli::render_timeline_text(t, tl_width);
     } else if (metrics->parsed()) {
       std::cout << vmrep::cli::get(socket_path(g), "/metrics").body;
     } else if (init->parsed()) {

@@ -8,7 +8,7 @@ CASE: serial, majority, partition, election-failure, latest-lost, old-backup
 (default: all six). Each case brings up its own lab, injects the faults,
 asserts what the paper says should happen (and what vmrep promises beyond
 it), collects every host's events into OUT/CASE.json, draws OUT/CASE.svg with
-`vmrepctl timeline`, and prints one row of the results table.
+`vmrep-timeline`, and prints one row of the results table.
 """
 import argparse
 import datetime
@@ -42,6 +42,7 @@ def iso(t):
 class Case:
     def __init__(self, lab, name, timing, min_acks=1):
         self.lab, self.name, self.timing = lab, name, timing
+        self.timeline_bin = "vmrep-timeline"  # main() points it into the build
         self.faults = []
         self.events = {h: [] for h in HOSTS}
         self.suspect_s = timing[2] / 1000
@@ -93,9 +94,10 @@ class Case:
         with open(path, "w") as f:
             json.dump(doc, f, indent=1)
         svg = os.path.join(out_dir, f"{self.name}.svg")
-        r = subprocess.run([self.lab.vmrepctl, "timeline", path, "--svg", svg, "--text"], capture_output=True,
-                           text=True)
+        r = subprocess.run([self.timeline_bin, path, "--svg", svg, "--text"], capture_output=True, text=True)
         print(r.stdout + r.stderr, flush=True)
+        if r.returncode != 0:
+            raise AssertionError(f"vmrep-timeline could not draw {path}: {r.stderr.strip()}")
         return svg
 
 
@@ -224,6 +226,7 @@ def main():
         lab = labmod.Lab(a.bin, a.guest_dir, log=lambda m: None)
         try:
             c = Case(lab, name, timing, min_acks=a.min_acks if name == "latest-lost" else 1)
+            c.timeline_bin = os.path.join(a.bin, "figures", "vmrep-timeline")
             fn = {"serial": case_serial, "majority": case_majority, "partition": case_partition,
                   "election-failure": case_election_failure, "old-backup": case_old_backup,
                   "latest-lost": lambda c: case_latest_lost(c, a.min_acks)}[name]

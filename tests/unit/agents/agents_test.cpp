@@ -41,6 +41,25 @@ TEST(EventLog, JsonHonoursSinceAndLimit) {
   EXPECT_EQ(j[0]["time"], "2027-01-15T08:00:00.000Z");
 }
 
+TEST(EventLog, StructuredFieldsAppearOnlyWhenSet) {
+  FixedClock clock;
+  EventLog log(clock);
+  log.record("board", "state_changed", "backup -> restoring: decided primary",
+             {.from = "backup", .to = "restoring", .reason = "decided primary"});
+  log.record("board", "committed", "2.3", {.version = "2.3"});
+  log.record("board", "version_refused", "bad", {.peer = "h2", .reason = std::string("cut \xe2\x82", 6)});
+  const auto j = log.to_json(0, 10);
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[0]["from"], "backup");
+  EXPECT_EQ(j[0]["to"], "restoring");
+  EXPECT_EQ(j[0]["reason"], "decided primary");
+  EXPECT_FALSE(j[0].contains("version"));
+  EXPECT_EQ(j[1]["version"], "2.3");
+  EXPECT_FALSE(j[1].contains("from"));
+  EXPECT_EQ(j[2]["peer"], "h2");
+  EXPECT_NO_THROW((void)j.dump());  // a field cut mid-character is repaired like the detail
+}
+
 TEST(EventLog, APeersTextCutMidCharacterStillRendersAsJson) {
   // A peer's error cut by bytes inside a character made /v1/events answer 500
   // until the entry aged out.

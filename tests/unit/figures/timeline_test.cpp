@@ -1,4 +1,4 @@
-// vmrepctl timeline: spans, faults and recovery times derived from a scenario
+// vmrep-timeline: spans, faults and recovery times derived from a scenario
 // runner's file, and their SVG, text and JSON renderings.
 //
 // testdata/primary-dies.json is a hand-written failover shaped like the real
@@ -20,9 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controller/cli/timeline.hpp"
+#include "figures/timeline.hpp"
 
-namespace vmrep::cli {
+namespace vmrep::figures {
 namespace {
 
 using nlohmann::json;
@@ -173,9 +173,18 @@ json scenario(const std::vector<std::pair<std::string, std::vector<Ev>>>& nodes,
   for (const auto& [name, evs] : nodes) {
     json list = json::array();
     int seq = 1;
-    for (const auto& e : evs)
-      list.push_back(
-          {{"seq", seq++}, {"time", iso(e.at)}, {"service", e.service}, {"kind", e.kind}, {"detail", e.detail}});
+    for (const auto& e : evs) {
+      json ev{{"seq", seq++}, {"time", iso(e.at)}, {"service", e.service}, {"kind", e.kind}, {"detail", e.detail}};
+      // vmrepd's changes carry from/to/reason beside the "FROM -> TO: reason" detail.
+      if (const auto arrow = e.detail.find(" -> "); arrow != std::string::npos) {
+        const std::string rest = e.detail.substr(arrow + 4);
+        const auto colon = rest.find(": ");
+        ev["from"] = e.detail.substr(0, arrow);
+        ev["to"] = rest.substr(0, colon);
+        if (colon != std::string::npos) ev["reason"] = rest.substr(colon + 2);
+      }
+      list.push_back(ev);
+    }
     j["nodes"][name] = list;
   }
   for (const auto& [at, label] : faults) j["faults"].push_back({{"time", iso(at)}, {"label", label}});
@@ -377,7 +386,7 @@ TEST(TimelineSvg, SameInputSameBytes) {
 TEST(TimelineSvg, TextIsEscaped) {
   json doc = scenario({{"h1", serving_from(1)}, {"h2", backup_from(1)}}, {{5, "kill h1 <after \"x\" & 'y'>"}});
   doc["scenario"] = "a<b>&c";
-  doc["nodes"]["h1"][2]["detail"] = "backup -> serving: </title><script>alert(1)</script>";
+  doc["nodes"]["h1"][2]["reason"] = "</title><script>alert(1)</script>";
   const std::string svg = render_timeline_svg(build_timeline(doc));
   expect_balanced_xml(svg);
   EXPECT_EQ(svg.find("<script"), std::string::npos);
@@ -464,11 +473,12 @@ TEST(TimelineErrors, NameTheField) {
   doc["nodes"]["h1"][0]["kind"] = 7;
   EXPECT_EQ(error_of(doc), "nodes.h1[0].kind: not a string but number");
   doc = fixture();
-  doc["nodes"]["h3"][1]["detail"] = "backup to serving";
-  EXPECT_EQ(error_of(doc).rfind("nodes.h3[1].detail: 'backup to serving' is not 'FROM -> TO'", 0), 0u) << error_of(doc);
+  doc["nodes"]["h3"][1].erase("from");
+  EXPECT_EQ(error_of(doc).rfind("nodes.h3[1]: a state_changed event without its \"from\" and \"to\" fields", 0), 0u)
+      << error_of(doc);
   doc = fixture();
-  doc["nodes"]["h3"][2]["detail"] = "electing -> leader";
-  EXPECT_EQ(error_of(doc).rfind("nodes.h3[2].detail: ", 0), 0u) << error_of(doc);
+  doc["nodes"]["h3"][2]["to"] = "leader";
+  EXPECT_EQ(error_of(doc), "nodes.h3[2].to: 'leader' is not one of primary, backup, electing") << error_of(doc);
   doc = fixture();
   doc["nodes"]["h2"] = json::object();
   EXPECT_EQ(error_of(doc), "nodes.h2: not an array of events but object");
@@ -525,4 +535,4 @@ TEST(TimelineErrors, FileErrorsAreOneLineNamingTheFile) {
 }
 
 }  // namespace
-}  // namespace vmrep::cli
+}  // namespace vmrep::figures

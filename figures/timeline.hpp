@@ -1,5 +1,5 @@
 #pragma once
-// `vmrepctl timeline`: one failure scenario drawn as the paper's Figs. 4-9 are,
+// vmrep-timeline: one failure scenario drawn as the paper's Figs. 4-9 are,
 // a bar per node showing its state over time, with the injected faults and the
 // recovery time after each.
 //
@@ -18,7 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace vmrep::cli {
+namespace vmrep::figures {
 
 // What a node's bar shows. candidate = service state backup while the
 // service's election role is electing; down = before the node's first event,
@@ -102,7 +102,10 @@ std::string render_timeline_svg(const Timeline& t);
 std::string render_timeline_text(const Timeline& t, int width = 100);
 nlohmann::json timeline_json(const Timeline& t);
 
+// "1.5", never "-0.0": the same value always prints the same.
+std::string fixed(double v, int decimals);
+
 // &, <, >, " and ' as entities; control characters XML 1.0 forbids as U+FFFD.
 std::string xml_escape(const std::string& s);
 
-}  // namespace vmrep::cli
+}  // namespace vmrep::figures
