@@ -22,7 +22,7 @@ std::string format_time(std::chrono::system_clock::time_point t) {
 void EventLog::record(std::string service, std::string kind, std::string detail, EventFields fields) {
   // Details carry peers' and libvirt's text; kept valid UTF-8 here so that no
   // entry can make /v1/events fail to render while it ages out.
-  for (std::string* t : {&detail, &fields.from, &fields.to, &fields.version, &fields.peer, &fields.reason})
+  for (std::string* t : {&detail, &fields.from, &fields.to, &fields.version, &fields.peer, &fields.reason, &fields.failure})
     if (!text::is_valid_utf8(*t)) *t = text::to_valid_utf8(*t);
   records_.push_back(EventRecord{next_seq_++, clock_.wall(), std::move(service), std::move(kind), std::move(detail),
                                  std::move(fields)});
@@ -50,7 +50,8 @@ nlohmann::json EventLog::to_json(std::uint64_t since, std::size_t limit) const {
                                                                  {"to", &r.fields.to},
                                                                  {"version", &r.fields.version},
                                                                  {"peer", &r.fields.peer},
-                                                                 {"reason", &r.fields.reason}};
+                                                                 {"reason", &r.fields.reason},
+                                                                 {"failure", &r.fields.failure}};
     for (const auto& [key, value] : fields)
       if (!value->empty()) e[key] = *value;
     out.push_back(std::move(e));

@@ -22,6 +22,7 @@ struct EventFields {
   std::string version{};     // "TERM.SEQ" the event is about
   std::string peer{};        // the other node involved
   std::string reason{};      // why, one line
+  std::string failure{};     // a failed job's kind (replication::FailureKind): no_space, connection, ...
 };
 
 struct EventRecord {

@@ -245,11 +245,11 @@ void ServiceAgent::choose_source() {
         host_.resume();  // paused by a daemon that died mid-switchover or mid-guess
         return VmHere::running;
       },
-      [this, fetch](replication::VmHere vm, const std::string& error) {
+      [this, fetch](replication::VmHere vm, const JobFailed& error) {
         vm_busy_ = false;
         if (!fetch.use_prepared) warm_.reset();
         if (!promotion_ || state_ != ServiceState::restoring) return;
-        if (!error.empty()) return fail("cannot query the VM: " + error);
+        if (error) return fail("cannot query the VM: " + failure_text(error));
         const auto mode = config_.service.mode == config::Mode::quorum ? replication::Mode::quorum
                                                                         : replication::Mode::availability;
         act_on(replication::decide_promotion(fetch, vm, mode));
@@ -284,9 +284,9 @@ void ServiceAgent::act_on(const replication::PromotionDecision& d) {
     p.core.restoring(std::nullopt);
     return run_promote_hooks_then([this] {
       vm_busy_ = true;
-      job<int>([this] { host_.start(); return 0; }, [this](int, const std::string& err) {
+      job<int>([this] { host_.start(); return 0; }, [this](int, const JobFailed& err) {
         vm_busy_ = false;
-        if (!err.empty()) return fail("start " + host_.domain() + ": " + err);
+        if (err) return fail("start " + host_.domain() + ": " + failure_text(err));
         became_serving("no checkpoint anywhere: started the defined domain");
       });
     });
@@ -320,10 +320,10 @@ void ServiceAgent::run_promote_hooks_then(std::function<void()> next) {
         if (!r.ok()) return "pre_promote hook: " + r.summary();
         return std::string();
       },
-      [this, next = std::move(next)](const std::string& refused, const std::string& error) {
+      [this, next = std::move(next)](const std::string& refused, const JobFailed& error) {
         vm_busy_ = false;
         if (state_ != ServiceState::restoring) return;
-        if (!error.empty() || !refused.empty()) return fail(error.empty() ? refused : error);
+        if (error || !refused.empty()) return fail(error ? failure_text(error) : refused);
         next();
       });
 }
@@ -333,9 +333,9 @@ void ServiceAgent::finish_promotion_restore() {
   set_state(ServiceState::restoring, "restoring " + to_string(v));
   vm_busy_ = true;
   job<RestoreOutcome>([this, v] { return host_.restore(v); },
-                      [this](const RestoreOutcome& out, const std::string& error) {
+                      [this](const RestoreOutcome& out, const JobFailed& error) {
                         vm_busy_ = false;
-                        if (!error.empty()) return fail("restore: " + error);
+                        if (error) return fail("restore: " + failure_text(error));
                         serving_version_ = out.version;
                         last_failover_["rebuild_ms"] = out.rebuild_ms;
                         last_failover_["from_standby"] = out.from_standby;
@@ -351,10 +351,10 @@ void ServiceAgent::serve_warm() {
   const snapshots::Version v = *warm_;
   vm_busy_ = true;
   const auto t0 = std::chrono::steady_clock::now();
-  job<int>([this] { host_.resume(); return 0; }, [this, v, t0](int, const std::string& error) {
+  job<int>([this] { host_.resume(); return 0; }, [this, v, t0](int, const JobFailed& error) {
     vm_busy_ = false;
     warm_.reset();
-    if (!error.empty()) return fail("resume the prepared restore of " + to_string(v) + ": " + error);
+    if (error) return fail("resume the prepared restore of " + to_string(v) + ": " + failure_text(error));
     serving_version_ = v;
     last_failover_["from_standby"] = true;
     last_failover_["prepared_at_suspicion"] = true;
@@ -381,9 +381,9 @@ void ServiceAgent::maybe_warm() {
     if (primary_lost && node.likely_successor() == config_.self) return;
     const snapshots::Version v = *warm_;
     vm_busy_ = true;
-    job<int>([this] { host_.power_off(); return 0; }, [this, v](int, const std::string& error) {
+    job<int>([this] { host_.power_off(); return 0; }, [this, v](int, const JobFailed& error) {
       vm_busy_ = false;
-      if (!error.empty()) return spdlog::error("{}: power off the prepared restore of {}: {}", label(), to_string(v), error);
+      if (error) return spdlog::error("{}: power off the prepared restore of {}: {}", label(), to_string(v), failure_text(error));
       warm_.reset();
       events_.record(config_.service.name, "warm_dropped", "the prepared restore of " + to_string(v) + " is not needed");
     });
@@ -397,10 +397,10 @@ void ServiceAgent::maybe_warm() {
   const snapshots::Version v = *newest_;
   vm_busy_ = true;
   job<RestoreOutcome>([this, v] { return host_.restore(v, true); },
-                      [this, v](const RestoreOutcome& out, const std::string& error) {
+                      [this, v](const RestoreOutcome& out, const JobFailed& error) {
                         vm_busy_ = false;
-                        if (!error.empty())
-                          return spdlog::warn("{}: preparing a restore of {}: {}", label(), to_string(v), error);
+                        if (error)
+                          return spdlog::warn("{}: preparing a restore of {}: {}", label(), to_string(v), failure_text(error));
                         warm_ = v;
                         warm_restore_ms_ = out.rebuild_ms + out.flatten_ms + out.restore_ms;
                         events_.record(config_.service.name, "warm_restore",
@@ -429,9 +429,9 @@ void ServiceAgent::became_serving(const std::string& how) {
   const std::string post = config_.service.hooks.post_promote;
   if (!post.empty()) {
     job<std::string>([post, env = hook_env()] { return run_hook(post, env, hook_timeout).summary(); },
-                     [this](const std::string& summary, const std::string& error) {
-                       if (!error.empty() || summary != "ok")
-                         spdlog::warn("{}: post_promote hook: {}", label(), error.empty() ? summary : error);
+                     [this](const std::string& summary, const JobFailed& error) {
+                       if (error || summary != "ok")
+                         spdlog::warn("{}: post_promote hook: {}", label(), error ? failure_text(error) : summary);
                      });
   }
 }
@@ -465,9 +465,9 @@ void ServiceAgent::stop_vm() {
         host_.power_off();
         return run_hook(hook, env, hook_timeout).summary();
       },
-      [this, was_serving](const std::string& summary, const std::string& error) {
+      [this, was_serving](const std::string& summary, const JobFailed& error) {
         vm_busy_ = false;
-        if (!error.empty()) spdlog::error("{}: stopping the VM: {}", label(), error);
+        if (error) spdlog::error("{}: stopping the VM: {}", label(), failure_text(error));
         if (was_serving)
           events_.record(config_.service.name, "split_brain_resolved",
                          "stopped our VM (newest here " + (newest_ ? to_string(*newest_) : std::string("none")) +

@@ -39,6 +39,8 @@
 #include "agents/event_log.hpp"
 #include "agents/vm_host.hpp"
 #include "config/config.hpp"
+#include "agents/job_failure.hpp"
+#include "replication/failure.hpp"
 #include "replication/promotion.hpp"
 #include "replication/source_choice.hpp"
 #include "replication/timing.hpp"
@@ -215,18 +217,22 @@ class ServiceAgent {
   std::string label() const { return "service " + config_.service.name; }
 
   // Runs `work` on the pool; `done(result, error)` on the loop. error is
-  // empty on success.
+  // empty on success, else the failure typed (agents/job_failure.hpp).
+  using JobFailed = std::optional<replication::Failure>;
+  // "detail [kind]" of a failed job, for logs and events; "" when it did not fail.
+  static std::string failure_text(const JobFailed& f) {
+    return f ? f->detail + " [" + replication::to_string(f->kind) + "]" : std::string();
+  }
   template <class T>
-  void job(std::function<T()> work, std::function<void(T, const std::string&)> done) {
+  void job(std::function<T()> work, std::function<void(T, const JobFailed&)> done) {
     std::weak_ptr<int> alive = alive_;
     boost::asio::post(workers_, [this, alive, work = std::move(work), done = std::move(done)]() mutable {
       T result{};
-      std::string error;
+      JobFailed error;
       try {
         result = work();
-      } catch (const std::exception& e) {
-        error = e.what();
-        if (error.empty()) error = "unknown error";
+      } catch (...) {
+        error = classify(std::current_exception());
       }
       boost::asio::post(io_, [alive, done = std::move(done), result = std::move(result), error]() {
         if (alive.lock()) done(result, error);

@@ -57,12 +57,13 @@ void ServiceAgent::maybe_checkpoint() {
   const std::optional<Version> parent = newest_ && *newest_ < v ? newest_ : std::nullopt;
   vm_busy_ = true;
   job<CheckpointOutcome>([this, v, parent] { return host_.checkpoint(v, parent, unix_ms_now()); },
-                         [this](const CheckpointOutcome& out, const std::string& error) {
+                         [this](const CheckpointOutcome& out, const JobFailed& error) {
                            vm_busy_ = false;
-                           if (!error.empty()) {
+                           if (error) {
                              ++checkpoint_failures_;
-                             spdlog::error("{}: checkpoint failed: {}", label(), error);
-                             events_.record(config_.service.name, "checkpoint_failed", error, {.reason = error});
+                             spdlog::error("{}: checkpoint failed: {}", label(), failure_text(error));
+                             events_.record(config_.service.name, "checkpoint_failed", failure_text(error),
+                                            {.reason = error->detail, .failure = to_string(error->kind)});
                              return;
                            }
                            checkpoint_done(out);
@@ -129,15 +130,15 @@ void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
       [pusher = ps.pusher, known = knowledge_of(peer), progress, service, v] {
         return pusher->push(service, v, known, progress);
       },
-      [this, peer, v, answer_pull](const transport::sftp::PushStats& stats, const std::string& error) {
+      [this, peer, v, answer_pull](const transport::sftp::PushStats& stats, const JobFailed& error) {
         PushState& ps = pushes_[peer];
         ps.in_flight = false;
         ++ps.pushes;
-        if (!error.empty()) {
+        if (error) {
           ++ps.failures;
-          ps.last_error = error;
-          spdlog::warn("{}: push {} to {} failed: {}", label(), to_string(v), name_of(peer), error);
-          if (answer_pull) refuse_pull(peer, v, "push failed: " + error);
+          ps.last_error = failure_text(error);
+          spdlog::warn("{}: push {} to {} failed: {}", label(), to_string(v), name_of(peer), failure_text(error));
+          if (answer_pull) refuse_pull(peer, v, "push failed: " + failure_text(error));
         } else {
           ps.bytes_sent += stats.bytes_sent();
           ps.last_round_trips = stats.round_trips;
@@ -159,7 +160,7 @@ void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
           const bool pull = ps.queued_pull;
           ps.queued.reset();
           ps.queued_pull = false;
-          if (next != v || !error.empty()) push_to(peer, next, pull);
+          if (next != v || error) push_to(peer, next, pull);
         }
       });
 }
@@ -176,8 +177,8 @@ void ServiceAgent::on_message(std::uint32_t from, const wire::Replica& m) {
         if (!store_.has_version(config_.service.name, v)) return false;
         store_.mark_committed(config_.service.name, v);
         return true;
-      }, [this, v](bool held, const std::string& error) {
-        if (!error.empty()) return spdlog::warn("{}: mark committed {}: {}", label(), to_string(v), error);
+      }, [this, v](bool held, const JobFailed& error) {
+        if (error) return spdlog::warn("{}: mark committed {}: {}", label(), to_string(v), failure_text(error));
         if (held && (!committed_ || v > *committed_)) committed_ = v;
       });
       break;
@@ -238,9 +239,9 @@ void ServiceAgent::accept_next() {
                                                   : accepted.errors.front()};
         return verify_new_chunks(store_, service, v, *verified);
       },
-      [this, from, v](const Received& got, const std::string& error) {
+      [this, from, v](const Received& got, const JobFailed& error) {
         accepting_ = false;
-        accepted(from, v, !error.empty() ? error : got.refused, got.bytes);
+        accepted(from, v, error ? failure_text(error) : got.refused, got.bytes);
         accept_next();
       });
 }
@@ -266,9 +267,9 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
   if (state_ == ServiceState::backup && v == newest_ && !vm_busy_ && pushed_waiting_.empty()) {
     vm_busy_ = true;
     job<std::uint64_t>([this, v] { return host_.prepare_standby(v); },
-                       [this, v](std::uint64_t written, const std::string& error) {
+                       [this, v](std::uint64_t written, const JobFailed& error) {
                          vm_busy_ = false;
-                         if (!error.empty()) spdlog::warn("{}: standby of {}: {}", label(), to_string(v), error);
+                         if (error) spdlog::warn("{}: standby of {}: {}", label(), to_string(v), failure_text(error));
                          else spdlog::debug("{}: standby at {} ({} bytes written)", label(), to_string(v), written);
                        });
   }
@@ -310,8 +311,8 @@ void ServiceAgent::commit(Version v) {
   committed_ = v;
   const std::string service = config_.service.name;
   job<int>([this, service, v] { store_.mark_committed(service, v); return 0; },
-           [this, v](int, const std::string& error) {
-             if (!error.empty()) spdlog::error("{}: mark committed {}: {}", label(), to_string(v), error);
+           [this, v](int, const JobFailed& error) {
+             if (error) spdlog::error("{}: mark committed {}: {}", label(), to_string(v), failure_text(error));
            });
   events_.record(config_.service.name, "committed", to_string(v), {.version = to_string(v)});
   wire::Replica m;
@@ -401,9 +402,9 @@ void ServiceAgent::maybe_housekeep() {
         auto g = store_.gc();
         return Swept{r.removed, g.sweep.chunks_deleted};
       },
-      [this](const Swept& swept, const std::string& error) {
+      [this](const Swept& swept, const JobFailed& error) {
         housekeeping_ = false;
-        if (!error.empty()) return spdlog::warn("{}: retention/gc: {}", label(), error);
+        if (error) return spdlog::warn("{}: retention/gc: {}", label(), failure_text(error));
         for (const auto& v : swept.removed) versions_.erase(v);
         newest_ = versions_.empty() ? std::nullopt : std::optional<Version>(versions_.rbegin()->first);
         spdlog::debug("{}: retention/gc: {} version(s) and {} chunk(s) removed", label(), swept.removed.size(),

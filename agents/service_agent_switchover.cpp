@@ -64,10 +64,10 @@ void ServiceAgent::switchover_tick() {
           throw;
         }
       },
-      [this](const CheckpointOutcome& out, const std::string& error) {
+      [this](const CheckpointOutcome& out, const JobFailed& error) {
         vm_busy_ = false;
         if (!switchover_) return;
-        if (!error.empty()) return abort_switchover("final checkpoint: " + error);
+        if (error) return abort_switchover("final checkpoint: " + failure_text(error));
         checkpoint_done(out);  // stores, counts and pushes it like any checkpoint
         switchover_checkpointed(out);
       });
@@ -102,9 +102,9 @@ void ServiceAgent::abort_switchover(const std::string& why) {
   spdlog::warn("{}: switchover to {} aborted: {}; resuming the guest here", label(), name_of(switchover_->to), why);
   if (!vm_busy_) {
     vm_busy_ = true;
-    job<int>([this] { host_.resume(); return 0; }, [this](int, const std::string& error) {
+    job<int>([this] { host_.resume(); return 0; }, [this](int, const JobFailed& error) {
       vm_busy_ = false;
-      if (!error.empty()) spdlog::error("{}: resume after the aborted switchover: {}", label(), error);
+      if (error) spdlog::error("{}: resume after the aborted switchover: {}", label(), failure_text(error));
     });
   }
   end_switchover("aborted", why);

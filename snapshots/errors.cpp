@@ -31,7 +31,7 @@ std::string printable(std::string_view s, std::size_t max) {
 }
 
 void throw_errno(std::string_view what, const std::string& path, int errno_value) {
-  throw SnapshotError(std::string(what) + " " + printable(path, 300) + ": " + std::strerror(errno_value));
+  throw IoError(errno_value, std::string(what) + " " + printable(path, 300) + ": " + std::strerror(errno_value));
 }
 
 }  // namespace vmrep::snapshots

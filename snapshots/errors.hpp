@@ -6,7 +6,8 @@
 //   SnapshotError      any failure of the store (I/O, a refused request)
 //   ├─ ChunkMissing    a chunk a caller needs is not in the store
 //   ├─ ChunkCorrupt    stored or received bytes do not hash to their id
-//   └─ ManifestError   a manifest is malformed or its MAC does not verify
+//   ├─ ManifestError   a manifest is malformed or its MAC does not verify
+//   └─ IoError         a system call failed, with its errno
 
 #include <stdexcept>
 #include <string>
@@ -56,7 +57,18 @@ class ManifestError : public SnapshotError {
 // as \xNN, cut to `max` characters with "..." appended.
 std::string printable(std::string_view s, std::size_t max = 60);
 
-// "PREFIX PATH: strerror(errno_value)"; for I/O failures.
+// An I/O failure with its errno, so a caller can tell a full disk (ENOSPC,
+// EDQUOT) from a missing file or a refused permission.
+class IoError : public SnapshotError {
+ public:
+  IoError(int errno_value, const std::string& message) : SnapshotError(message), errno_value_(errno_value) {}
+  int errno_value() const { return errno_value_; }
+
+ private:
+  int errno_value_;
+};
+
+// Throws IoError "PREFIX PATH: strerror(errno_value)"; for I/O failures.
 [[noreturn]] void throw_errno(std::string_view what, const std::string& path, int errno_value);
 
 }  // namespace vmrep::snapshots
