@@ -16,17 +16,6 @@ constexpr std::chrono::seconds hook_timeout{60};
 
 }  // namespace
 
-const char* state_name(ServiceState s) {
-  switch (s) {
-    case ServiceState::backup: return "backup";
-    case ServiceState::restoring: return "restoring";
-    case ServiceState::serving: return "serving";
-    case ServiceState::stopping: return "stopping";
-    case ServiceState::failed: return "failed";
-  }
-  return "?";
-}
-
 ServiceAgent::ServiceAgent(ServiceAgentConfig config, ElectionAgent& election, VmHost& host, snapshots::Store& store,
                            ReplicaSender& sender, EventLog& events, boost::asio::io_context& io,
                            boost::asio::thread_pool& workers)
@@ -138,7 +127,7 @@ void ServiceAgent::begin_promotion() {
   // The last primary we trusted (from the inventories): the one to fence.
   std::optional<std::uint32_t> old_primary;
   for (const auto& [id, view] : peers_)
-    if (view.state == "serving" || view.state == "restoring") old_primary = id;
+    if (view.state == ServiceState::serving || view.state == ServiceState::restoring) old_primary = id;
   Promotion p{replication::Promotion(now_tick_, old_primary)};
   p.t_start = std::chrono::steady_clock::now();
   p.wall_start = std::chrono::system_clock::now();

@@ -42,6 +42,7 @@
 #include "agents/job_failure.hpp"
 #include "replication/failure.hpp"
 #include "replication/promotion.hpp"
+#include "replication/roles.hpp"
 #include "replication/source_choice.hpp"
 #include "replication/timing.hpp"
 #include "transport/peer.pb.h"
@@ -71,8 +72,9 @@ struct ServiceAgentConfig {
   std::uint32_t heartbeat_ticks = 2;
 };
 
-enum class ServiceState { backup, restoring, serving, stopping, failed };
-const char* state_name(ServiceState s);
+using replication::ServiceState;
+using replication::state_name;
+using replication::SwitchoverPhase;
 
 class ServiceAgent {
  public:
@@ -106,7 +108,7 @@ class ServiceAgent {
   struct PeerView {
     std::optional<snapshots::Version> newest, committed, serving;
     std::vector<snapshots::Version> versions;  // at most versions_max
-    std::string state = "unknown";
+    std::optional<ServiceState> state;  // none: not heard yet, or a name we do not know
     std::uint64_t heard_tick = 0;
     std::uint64_t inventories = 0;  // heard so far: 0 means `versions` says nothing yet
   };
@@ -152,7 +154,7 @@ class ServiceAgent {
 
   struct Switchover {
     std::uint32_t to = 0;
-    std::string phase;  // pausing, checkpointing, pushing, handing_over, done, aborted
+    SwitchoverPhase phase = SwitchoverPhase::pausing;
     std::optional<snapshots::Version> version;
     std::uint64_t deadline_tick = 0;
     std::chrono::steady_clock::time_point started;

@@ -352,7 +352,7 @@ void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) 
   view.newest = inv.has_newest() ? std::optional<Version>(from_wire(inv.newest())) : std::nullopt;
   view.committed = inv.has_committed() ? std::optional<Version>(from_wire(inv.committed())) : std::nullopt;
   view.serving = inv.has_serving() ? std::optional<Version>(from_wire(inv.serving())) : std::nullopt;
-  view.state = peer_text(inv.state(), 20);
+  view.state = replication::parse_state(inv.state());
   view.heard_tick = now_tick_;
   ++view.inventories;
   view.versions.clear();

@@ -30,7 +30,7 @@ nlohmann::json ServiceAgent::status() const {
                                   {"committed", version_json(committed_)},
                                   {"lag", lag(newest_, newest)}};
   for (const auto& [id, view] : peers_) {
-    json n{{"state", suspected(id) ? "unreachable" : view.state},
+    json n{{"state", suspected(id) ? "unreachable" : view.state ? state_name(*view.state) : "unknown"},
            {"newest", version_json(view.newest)},
            {"committed", version_json(view.committed)},
            {"lag", lag(view.newest, newest)}};
@@ -90,7 +90,7 @@ nlohmann::json ServiceAgent::status() const {
   if (!last_failover_.is_null()) s["last_failover"] = last_failover_;
   if (switchover_)
     s["switchover"] = {{"to", name_of(switchover_->to)},
-                       {"phase", switchover_->phase},
+                       {"phase", replication::phase_name(switchover_->phase)},
                        {"version", switchover_->version ? json(to_string(*switchover_->version)) : json(nullptr)},
                        {"elapsed_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now() - switchover_->started)
@@ -114,7 +114,7 @@ nlohmann::json ServiceAgent::snapshots() const {
   for (const auto& [id, view] : peers_) {
     json list = json::array();
     for (const auto& v : view.versions) list.push_back(entry(v));
-    nodes[name_of(id)] = {{"state", suspected(id) ? "unreachable" : view.state}, {"versions", list}};
+    nodes[name_of(id)] = {{"state", suspected(id) ? "unreachable" : view.state ? state_name(*view.state) : "unknown"}, {"versions", list}};
   }
   return json{{"service", config_.service.name},
               {"committed", committed_ ? json(to_string(*committed_)) : json(nullptr)},

@@ -23,7 +23,7 @@ std::string ServiceAgent::start_switchover(const std::string& to_name) {
   if (suspected(to)) return to_name + " is suspected (unreachable): not a safe target";
   Switchover s;
   s.to = to;
-  s.phase = "pausing";
+  s.phase = SwitchoverPhase::pausing;
   s.started = std::chrono::steady_clock::now();
   s.wall_started = std::chrono::system_clock::now();
   s.deadline_tick = now_tick_ + timing_.switchover_phase_ticks;
@@ -42,15 +42,15 @@ void ServiceAgent::switchover_tick() {
     return;
   }
   const std::string limit = std::to_string(replication::switchover_phase_ms / 1000) + " s";
-  if (s.phase != "handing_over" && s.phase != "pausing" && now_tick_ >= s.deadline_tick)
-    return abort_switchover("no progress in phase " + s.phase + " for " + limit);
-  if (s.phase == "handing_over" && now_tick_ >= s.deadline_tick) {
+  if (s.phase != SwitchoverPhase::handing_over && s.phase != SwitchoverPhase::pausing && now_tick_ >= s.deadline_tick)
+    return abort_switchover(std::string("no progress in phase ") + replication::phase_name(s.phase) + " for " + limit);
+  if (s.phase == SwitchoverPhase::handing_over && now_tick_ >= s.deadline_tick) {
     election_.cancel_hand_over();
     return abort_switchover(name_of(s.to) + " was not decided primary within " + limit);
   }
-  if (s.phase != "pausing" || vm_busy_) return;
+  if (s.phase != SwitchoverPhase::pausing || vm_busy_) return;
   // Pause, then the final checkpoint, in one job: nothing runs in between.
-  s.phase = "checkpointing";
+  s.phase = SwitchoverPhase::checkpointing;
   const snapshots::Version v{term_, ++seq_};
   const std::optional<snapshots::Version> parent = newest_ && *newest_ < v ? newest_ : std::nullopt;
   vm_busy_ = true;
@@ -76,7 +76,7 @@ void ServiceAgent::switchover_tick() {
 void ServiceAgent::switchover_checkpointed(const CheckpointOutcome& out) {
   Switchover& s = *switchover_;
   s.version = out.version;
-  s.phase = "pushing";
+  s.phase = SwitchoverPhase::pushing;
   s.deadline_tick = now_tick_ + timing_.switchover_phase_ticks;
   // checkpoint_done() pushed it to every idle backup; a target still busy
   // with an older push gets it when that push ends.
@@ -88,9 +88,9 @@ void ServiceAgent::switchover_checkpointed(const CheckpointOutcome& out) {
 // From on_ack(): an ok ack of `v` by its sender.
 void ServiceAgent::switchover_acked(snapshots::Version v) {
   Switchover& s = *switchover_;
-  if (s.phase != "pushing" || s.version != v) return;
+  if (s.phase != SwitchoverPhase::pushing || s.version != v) return;
   if (!committed_ || *committed_ < v) commit(v);
-  s.phase = "handing_over";
+  s.phase = SwitchoverPhase::handing_over;
   s.deadline_tick = now_tick_ + timing_.switchover_phase_ticks;
   planned_stop_ = true;
   election_.hand_over(s.to);
