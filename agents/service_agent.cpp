@@ -88,7 +88,7 @@ bool ServiceAgent::quorum_in_sight() const {
 void ServiceAgent::tick() {
   ++now_tick_;
   follow_election();
-  if (state_ == ServiceState::restoring && promotion_ && !vm_busy_) promotion_step();
+  if (state_ == ServiceState::restoring && promotion_ && !vm_busy()) promotion_step();
   if (state_ == ServiceState::stopping) stop_vm();
   if (state_ == ServiceState::backup) maybe_warm();
   if (switchover_) switchover_tick();
@@ -104,10 +104,10 @@ void ServiceAgent::follow_election() {
       startup_settled() && (config_.service.mode == config::Mode::availability || quorum_in_sight());
   switch (state_) {
     case ServiceState::backup:
-      if (role == Role::primary && quorum_ok && !vm_busy_) begin_promotion();
+      if (role == Role::primary && quorum_ok && !vm_busy()) begin_promotion();
       break;
     case ServiceState::failed:
-      if (role == Role::primary && quorum_ok && !vm_busy_ && now_tick_ >= failed_until_tick_) begin_promotion();
+      if (role == Role::primary && quorum_ok && !vm_busy() && now_tick_ >= failed_until_tick_) begin_promotion();
       if (role == Role::backup) set_state(ServiceState::backup, "following " + name_of(election_.node().primary()));
       break;
     case ServiceState::restoring:
@@ -164,7 +164,7 @@ void ServiceAgent::promotion_step() {
 // The pull from the current holder will not arrive: choose again without it.
 void ServiceAgent::pull_failed() {
   promotion_->core.pull_failed();
-  if (!vm_busy_) choose_source();  // else promotion_step() chooses when the job ends
+  if (!vm_busy()) choose_source();  // else promotion_step() chooses when the job ends
 }
 
 // While the election hands the service over to a host holding a newer
@@ -224,8 +224,7 @@ void ServiceAgent::choose_source() {
   if (const auto* h = std::get_if<replication::HandOver>(&choice)) return hand_over(*h);
   const replication::Fetch fetch = std::get<replication::Fetch>(choice);
   promotion_->core.deciding(fetch);
-  vm_busy_ = true;
-  job<replication::VmHere>(
+  vm_job<replication::VmHere>("VM query",
       [this, fetch] {
         using replication::VmHere;
         if (fetch.use_prepared) return VmHere::prepared;
@@ -235,7 +234,6 @@ void ServiceAgent::choose_source() {
         return VmHere::running;
       },
       [this, fetch](replication::VmHere vm, const JobFailed& error) {
-        vm_busy_ = false;
         if (!fetch.use_prepared) warm_.reset();
         if (!promotion_ || state_ != ServiceState::restoring) return;
         if (error) return fail("cannot query the VM: " + failure_text(error));
@@ -272,9 +270,7 @@ void ServiceAgent::act_on(const replication::PromotionDecision& d) {
   if (std::holds_alternative<replication::StartDefined>(d.step)) {
     p.core.restoring(std::nullopt);
     return run_promote_hooks_then([this] {
-      vm_busy_ = true;
-      job<int>([this] { host_.start(); return 0; }, [this](int, const JobFailed& err) {
-        vm_busy_ = false;
+      vm_job<int>("start", [this] { host_.start(); return 0; }, [this](int, const JobFailed& err) {
         if (err) return fail("start " + host_.domain() + ": " + failure_text(err));
         became_serving("no checkpoint anywhere: started the defined domain");
       });
@@ -300,8 +296,7 @@ void ServiceAgent::run_promote_hooks_then(std::function<void()> next) {
   std::string fence = old_primary ? hooks.fence : "";
   auto env = hook_env();
   if (old_primary) env["VMREP_OLD_PRIMARY"] = name_of(*old_primary);
-  vm_busy_ = true;
-  job<std::string>(
+  vm_job<std::string>("promote hooks",
       [fence, pre = hooks.pre_promote, env] {
         HookResult f = run_hook(fence, env, hook_timeout);
         if (!f.ok()) return "fence hook: " + f.summary();
@@ -310,7 +305,6 @@ void ServiceAgent::run_promote_hooks_then(std::function<void()> next) {
         return std::string();
       },
       [this, next = std::move(next)](const std::string& refused, const JobFailed& error) {
-        vm_busy_ = false;
         if (state_ != ServiceState::restoring) return;
         if (error || !refused.empty()) return fail(error ? failure_text(error) : refused);
         next();
@@ -320,10 +314,8 @@ void ServiceAgent::run_promote_hooks_then(std::function<void()> next) {
 void ServiceAgent::finish_promotion_restore() {
   const snapshots::Version v = *promotion_->core.target();
   set_state(ServiceState::restoring, "restoring " + to_string(v));
-  vm_busy_ = true;
-  job<RestoreOutcome>([this, v] { return host_.restore(v); },
+  vm_job<RestoreOutcome>("restore", [this, v] { return host_.restore(v); },
                       [this](const RestoreOutcome& out, const JobFailed& error) {
-                        vm_busy_ = false;
                         if (error) return fail("restore: " + failure_text(error));
                         serving_version_ = out.version;
                         last_failover_["rebuild_ms"] = out.rebuild_ms;
@@ -338,10 +330,8 @@ void ServiceAgent::finish_promotion_restore() {
 
 void ServiceAgent::serve_warm() {
   const snapshots::Version v = *warm_;
-  vm_busy_ = true;
   const auto t0 = std::chrono::steady_clock::now();
-  job<int>([this] { host_.resume(); return 0; }, [this, v, t0](int, const JobFailed& error) {
-    vm_busy_ = false;
+  vm_job<int>("resume prepared", [this] { host_.resume(); return 0; }, [this, v, t0](int, const JobFailed& error) {
     warm_.reset();
     if (error) return fail("resume the prepared restore of " + to_string(v) + ": " + failure_text(error));
     serving_version_ = v;
@@ -361,7 +351,7 @@ void ServiceAgent::serve_warm() {
 // probably follows only resumes it (the restore overlaps the election and
 // the survivors' query). Undone when the guess turns out wrong.
 void ServiceAgent::maybe_warm() {
-  if (vm_busy_) return;
+  if (vm_busy()) return;
   const consensus::Node& node = election_.node();
   const std::uint32_t primary = node.primary();
   const bool primary_lost = primary != 0 && primary != config_.self && suspected(primary) &&
@@ -369,9 +359,7 @@ void ServiceAgent::maybe_warm() {
   if (warm_) {
     if (primary_lost && node.likely_successor() == config_.self) return;
     const snapshots::Version v = *warm_;
-    vm_busy_ = true;
-    job<int>([this] { host_.power_off(); return 0; }, [this, v](int, const JobFailed& error) {
-      vm_busy_ = false;
+    vm_job<int>("power off prepared", [this] { host_.power_off(); return 0; }, [this, v](int, const JobFailed& error) {
       if (error) return spdlog::error("{}: power off the prepared restore of {}: {}", label(), to_string(v), failure_text(error));
       warm_.reset();
       events_.record(config_.service.name, "warm_dropped", "the prepared restore of " + to_string(v) + " is not needed");
@@ -384,10 +372,8 @@ void ServiceAgent::maybe_warm() {
   for (const auto& [id, view] : peers_)
     if (!suspected(id) && view.newest && *view.newest > *newest_) return;  // the promotion would fetch that one
   const snapshots::Version v = *newest_;
-  vm_busy_ = true;
-  job<RestoreOutcome>([this, v] { return host_.restore(v, true); },
+  vm_job<RestoreOutcome>("prepare restore", [this, v] { return host_.restore(v, true); },
                       [this, v](const RestoreOutcome& out, const JobFailed& error) {
-                        vm_busy_ = false;
                         if (error)
                           return spdlog::warn("{}: preparing a restore of {}: {}", label(), to_string(v), failure_text(error));
                         warm_ = v;
@@ -435,9 +421,8 @@ void ServiceAgent::demote(const std::string& why) {
 
 // Runs once no other VM job of the service is in flight (tick retries).
 void ServiceAgent::stop_vm() {
-  if (!stop_pending_ || vm_busy_) return;
+  if (!stop_pending_ || vm_busy()) return;
   stop_pending_ = false;
-  vm_busy_ = true;
   const std::uint32_t primary = election_.node().primary();
   auto env = hook_env();
   env["VMREP_PRIMARY"] = name_of(primary);
@@ -449,13 +434,12 @@ void ServiceAgent::stop_vm() {
   stop_was_serving_ = false;
   planned_stop_ = false;
   const std::string hook = was_serving ? config_.service.hooks.on_split_brain : "";
-  job<std::string>(
+  vm_job<std::string>("stop",
       [this, hook, env] {
         host_.power_off();
         return run_hook(hook, env, hook_timeout).summary();
       },
       [this, was_serving](const std::string& summary, const JobFailed& error) {
-        vm_busy_ = false;
         if (error) spdlog::error("{}: stopping the VM: {}", label(), failure_text(error));
         if (was_serving)
           events_.record(config_.service.name, "split_brain_resolved",

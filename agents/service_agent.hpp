@@ -23,6 +23,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -242,6 +243,26 @@ class ServiceAgent {
     });
   }
 
+  // The one place "at most one VM/store job of the service at a time" holds:
+  // runs `work` as job() does unless another VM job runs (then refuses: false,
+  // logged as an error, since every caller checks vm_busy() first); the
+  // service counts as busy until `done` is called back on the loop. `what`
+  // names the job in status.
+  template <class T>
+  bool vm_job(const char* what, std::function<T()> work, std::function<void(T, const JobFailed&)> done) {
+    if (vm_job_ != nullptr) {
+      spdlog::error("{}: {} not started: {} still runs (a bug: callers check vm_busy())", label(), what, vm_job_);
+      return false;
+    }
+    vm_job_ = what;
+    job<T>(std::move(work), [this, done = std::move(done)](T result, const JobFailed& error) {
+      vm_job_ = nullptr;
+      done(std::move(result), error);
+    });
+    return true;
+  }
+  bool vm_busy() const { return vm_job_ != nullptr; }
+
   ServiceAgentConfig config_;
   ElectionAgent& election_;
   VmHost& host_;
@@ -256,7 +277,7 @@ class ServiceAgent {
   ServiceState state_ = ServiceState::backup;
   std::string state_detail_;
   std::uint64_t now_tick_ = 0;
-  bool vm_busy_ = false;  // a VM/store job of this service is running
+  const char* vm_job_ = nullptr;  // the VM/store job of this service that runs, or none (vm_job())
   std::optional<snapshots::Version> newest_, committed_, serving_version_;
   // This host's versions of the service and their plain sizes, kept current
   // by the jobs that add and remove them (the loop never lists the store).

@@ -44,7 +44,7 @@ std::uint64_t ServiceAgent::fresh_term() const {
 }
 
 void ServiceAgent::maybe_checkpoint() {
-  if (vm_busy_ || now_tick_ < next_checkpoint_tick_) return;
+  if (vm_busy() || now_tick_ < next_checkpoint_tick_) return;
   next_checkpoint_tick_ = now_tick_ + timing_.checkpoint_interval_ticks;
   // A version of a higher term exists (another side of a healed partition
   // served meanwhile): ours must order after it, or a later failover would
@@ -55,10 +55,8 @@ void ServiceAgent::maybe_checkpoint() {
   }
   const Version v{term_, ++seq_};
   const std::optional<Version> parent = newest_ && *newest_ < v ? newest_ : std::nullopt;
-  vm_busy_ = true;
-  job<CheckpointOutcome>([this, v, parent] { return host_.checkpoint(v, parent, unix_ms_now()); },
+  vm_job<CheckpointOutcome>("checkpoint", [this, v, parent] { return host_.checkpoint(v, parent, unix_ms_now()); },
                          [this](const CheckpointOutcome& out, const JobFailed& error) {
-                           vm_busy_ = false;
                            if (error) {
                              ++checkpoint_failures_;
                              spdlog::error("{}: checkpoint failed: {}", label(), failure_text(error));
@@ -264,11 +262,9 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
   spdlog::debug("{}: holds {} from {}", label(), to_string(v), name_of(from));
   // Keep the standby files at the newest version, so a promotion restores
   // without rebuilding. Skipped when busy: the next version catches up.
-  if (state_ == ServiceState::backup && v == newest_ && !vm_busy_ && pushed_waiting_.empty()) {
-    vm_busy_ = true;
-    job<std::uint64_t>([this, v] { return host_.prepare_standby(v); },
+  if (state_ == ServiceState::backup && v == newest_ && !vm_busy() && pushed_waiting_.empty()) {
+    vm_job<std::uint64_t>("standby", [this, v] { return host_.prepare_standby(v); },
                        [this, v](std::uint64_t written, const JobFailed& error) {
-                         vm_busy_ = false;
                          if (error) spdlog::warn("{}: standby of {}: {}", label(), to_string(v), failure_text(error));
                          else spdlog::debug("{}: standby at {} ({} bytes written)", label(), to_string(v), written);
                        });
@@ -344,7 +340,7 @@ void ServiceAgent::on_pull_refused(std::uint32_t from, const wire::PullRefused& 
   spdlog::warn("{}: {} cannot send {}: {}", label(), name_of(from), to_string(v), why);
   events_.record(config_.service.name, "pull_refused", name_of(from) + " cannot send " + to_string(v) + ": " + why,
                  {.version = to_string(v), .peer = name_of(from), .reason = why});
-  if (!vm_busy_) choose_source();  // else promotion_step() chooses when the job ends
+  if (!vm_busy()) choose_source();  // else promotion_step() chooses when the job ends
 }
 
 void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) {
@@ -362,7 +358,7 @@ void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) 
   }
   // A promotion waiting for the survivors' answers goes on at the last one,
   // not at the next tick.
-  if (state_ == ServiceState::restoring && promotion_ && !vm_busy_) promotion_step();
+  if (state_ == ServiceState::restoring && promotion_ && !vm_busy()) promotion_step();
 }
 
 void ServiceAgent::send_inventory(std::uint32_t to) {

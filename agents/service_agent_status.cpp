@@ -66,7 +66,8 @@ nlohmann::json ServiceAgent::status() const {
          {"serving_version", version_json(state_ == ServiceState::serving ? serving_version_ : std::nullopt)},
          {"newest_known", version_json(newest)},
          {"checkpoints", checkpoints_},
-         {"checkpoint_in_flight", state_ == ServiceState::serving && vm_busy_},
+         {"checkpoint_in_flight", vm_job_ != nullptr && std::string_view(vm_job_) == "checkpoint"},
+         {"vm_job", vm_job_ != nullptr ? nlohmann::json(vm_job_) : nlohmann::json(nullptr)},
          {"checkpoint_failures", checkpoint_failures_},
          {"nodes", nodes}};
   if (state_ == ServiceState::serving) s["term"] = term_;

@@ -48,13 +48,12 @@ void ServiceAgent::switchover_tick() {
     election_.cancel_hand_over();
     return abort_switchover(name_of(s.to) + " was not decided primary within " + limit);
   }
-  if (s.phase != SwitchoverPhase::pausing || vm_busy_) return;
+  if (s.phase != SwitchoverPhase::pausing || vm_busy()) return;
   // Pause, then the final checkpoint, in one job: nothing runs in between.
   s.phase = SwitchoverPhase::checkpointing;
   const snapshots::Version v{term_, ++seq_};
   const std::optional<snapshots::Version> parent = newest_ && *newest_ < v ? newest_ : std::nullopt;
-  vm_busy_ = true;
-  job<CheckpointOutcome>(
+  vm_job<CheckpointOutcome>("final checkpoint",
       [this, v, parent] {
         host_.suspend();
         try {
@@ -65,7 +64,6 @@ void ServiceAgent::switchover_tick() {
         }
       },
       [this](const CheckpointOutcome& out, const JobFailed& error) {
-        vm_busy_ = false;
         if (!switchover_) return;
         if (error) return abort_switchover("final checkpoint: " + failure_text(error));
         checkpoint_done(out);  // stores, counts and pushes it like any checkpoint
@@ -100,10 +98,8 @@ void ServiceAgent::switchover_acked(snapshots::Version v) {
 void ServiceAgent::abort_switchover(const std::string& why) {
   planned_stop_ = false;
   spdlog::warn("{}: switchover to {} aborted: {}; resuming the guest here", label(), name_of(switchover_->to), why);
-  if (!vm_busy_) {
-    vm_busy_ = true;
-    job<int>([this] { host_.resume(); return 0; }, [this](int, const JobFailed& error) {
-      vm_busy_ = false;
+  if (!vm_busy()) {
+    vm_job<int>("resume", [this] { host_.resume(); return 0; }, [this](int, const JobFailed& error) {
       if (error) spdlog::error("{}: resume after the aborted switchover: {}", label(), failure_text(error));
     });
   }
