@@ -87,6 +87,7 @@ bool ServiceAgent::quorum_in_sight() const {
 
 void ServiceAgent::tick() {
   ++now_tick_;
+  notice_returns();
   follow_election();
   if (state_ == ServiceState::restoring && promotion_ && !vm_busy()) promotion_step();
   if (state_ == ServiceState::stopping) stop_vm();
@@ -108,7 +109,10 @@ void ServiceAgent::follow_election() {
       break;
     case ServiceState::failed:
       if (role == Role::primary && quorum_ok && !vm_busy() && now_tick_ >= failed_until_tick_) begin_promotion();
-      if (role == Role::backup) set_state(ServiceState::backup, "following " + name_of(election_.node().primary()));
+      if (role == Role::backup) {
+        failures_in_a_row_ = 0;  // another host serves: our next promotion starts afresh
+        set_state(ServiceState::backup, "following " + name_of(election_.node().primary()));
+      }
       break;
     case ServiceState::restoring:
     case ServiceState::serving:
@@ -387,6 +391,7 @@ void ServiceAgent::maybe_warm() {
 
 void ServiceAgent::became_serving(const std::string& how) {
   const auto now = std::chrono::steady_clock::now();
+  failures_in_a_row_ = 0;
   term_ = fresh_term();
   seq_ = 0;
   if (promotion_) {
@@ -454,8 +459,30 @@ void ServiceAgent::stop_vm() {
 void ServiceAgent::fail(const std::string& why) {
   promotion_.reset();
   spdlog::error("{}: {}", label(), why);
-  failed_until_tick_ = now_tick_ + timing_.failed_retry_ticks;
+  ++failures_in_a_row_;
+  const std::uint64_t wait = replication::retry_after_ticks(timing_, failures_in_a_row_);
+  failed_until_tick_ = now_tick_ + wait;
   set_state(ServiceState::failed, why);
+  events_.record(config_.service.name, "promotion_failed",
+                 why + "; retry in " + std::to_string(wait * config_.tick_ms / 1000) + " s (failure " +
+                     std::to_string(failures_in_a_row_) + " in a row)",
+                 {.reason = why});
+}
+
+// A failed promotion waits out its backoff only while nothing changes: a
+// peer that comes back, or reports other versions, may hold what it lacked.
+void ServiceAgent::retry_now_if_failed(const char* why) {
+  if (state_ != ServiceState::failed || failed_until_tick_ <= now_tick_) return;
+  spdlog::info("{}: retrying the failed promotion now: {}", label(), why);
+  failed_until_tick_ = now_tick_;
+}
+
+void ServiceAgent::notice_returns() {
+  for (auto& [id, view] : peers_) {
+    const bool now_suspected = suspected(id);
+    if (view.suspected && !now_suspected) retry_now_if_failed("a peer is back");
+    view.suspected = now_suspected;
+  }
 }
 
 std::map<std::string, std::string> ServiceAgent::hook_env() const {

@@ -112,6 +112,7 @@ class ServiceAgent {
     std::optional<ServiceState> state;  // none: not heard yet, or a name we do not know
     std::uint64_t heard_tick = 0;
     std::uint64_t inventories = 0;  // heard so far: 0 means `versions` says nothing yet
+    bool suspected = false;         // as of the last tick (notice_returns())
   };
   // A promotion in progress: the pure phase machine (replication/promotion)
   // and the wall-clock marks status reports.
@@ -187,6 +188,8 @@ class ServiceAgent {
   void demote(const std::string& why);
   void stop_vm();
   void fail(const std::string& why);
+  void retry_now_if_failed(const char* why);
+  void notice_returns();
   void set_state(ServiceState s, const std::string& detail);
   bool quorum_in_sight() const;
   bool startup_settled() const;
@@ -287,6 +290,7 @@ class ServiceAgent {
   std::map<std::uint32_t, PushState> pushes_;
   std::optional<Promotion> promotion_;
   std::uint64_t failed_until_tick_ = 0;
+  std::uint32_t failures_in_a_row_ = 0;  // failed promotions since this host last served
   bool stop_pending_ = false, stop_was_serving_ = false;
 
   // While serving.

@@ -345,6 +345,7 @@ void ServiceAgent::on_pull_refused(std::uint32_t from, const wire::PullRefused& 
 
 void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) {
   PeerView& view = peers_[from];
+  const auto newest_before = view.newest, committed_before = view.committed;
   view.newest = inv.has_newest() ? std::optional<Version>(from_wire(inv.newest())) : std::nullopt;
   view.committed = inv.has_committed() ? std::optional<Version>(from_wire(inv.committed())) : std::nullopt;
   view.serving = inv.has_serving() ? std::optional<Version>(from_wire(inv.serving())) : std::nullopt;
@@ -356,6 +357,8 @@ void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) 
     if (view.versions.size() == versions_max) break;
     view.versions.push_back(from_wire(v));
   }
+  if (view.newest != newest_before || view.committed != committed_before)
+    retry_now_if_failed("a peer reports other versions");
   // A promotion waiting for the survivors' answers goes on at the last one,
   // not at the next tick.
   if (state_ == ServiceState::restoring && promotion_ && !vm_busy()) promotion_step();

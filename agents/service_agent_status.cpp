@@ -71,6 +71,10 @@ nlohmann::json ServiceAgent::status() const {
          {"checkpoint_failures", checkpoint_failures_},
          {"nodes", nodes}};
   if (state_ == ServiceState::serving) s["term"] = term_;
+  if (state_ == ServiceState::failed) {
+    s["failures_in_a_row"] = failures_in_a_row_;
+    s["retry_in_ms"] = (failed_until_tick_ > now_tick_ ? failed_until_tick_ - now_tick_ : 0) * config_.tick_ms;
+  }
   s["standby"] = version_json(host_.standby_version());
   s["prepared_restore"] = version_json(warm_);  // paused VM ready for a likely promotion
   if (last_checkpoint_) {

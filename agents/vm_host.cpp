@@ -1,4 +1,5 @@
 #include "agents/vm_host.hpp"
+#include "vmadapters/errors.hpp"
 
 #include "agents/clock.hpp"
 
@@ -80,7 +81,16 @@ void VmHost::power_off() {
 void VmHost::suspend() { vm_.suspend(domain_); }
 
 void VmHost::resume() {
-  if (vm_.exists(domain_) && vm_.state(domain_) == vmadapters::DomainState::paused) vm_.resume(domain_);
+  if (!vm_.exists(domain_) || vm_.state(domain_) != vmadapters::DomainState::paused) return;
+  try {
+    vm_.resume(domain_);
+  } catch (const vmadapters::VmError&) {
+    // A domain being started shows as paused until libvirt resumes it
+    // itself (QEMU starts stopped); ours then fails with "already running".
+    // Running is what was asked for.
+    if (vm_.state(domain_) == vmadapters::DomainState::running) return;
+    throw;
+  }
 }
 
 CheckpointOutcome VmHost::checkpoint(snapshots::Version v, std::optional<snapshots::Version> parent,

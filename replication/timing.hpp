@@ -15,7 +15,8 @@ struct ServiceTiming {
   std::uint64_t query_wait_ticks = 2;           // a promotion waits this long for the survivors' answers
   std::uint64_t pull_timeout_ticks = 1;         // a holder asked to push has this long before the next is tried
   std::uint64_t handover_timeout_ticks = 1;     // a holder handed the service has this long to be decided
-  std::uint64_t failed_retry_ticks = 1;         // a failed promotion is retried after this long
+  std::uint64_t failed_retry_ticks = 1;         // a failed promotion is retried after this long...
+  std::uint64_t failed_retry_max_ticks = 1;     // ...doubled per failure in a row, up to this
   std::uint64_t housekeeping_every_ticks = 1;   // GC at most this often
   std::uint64_t switchover_phase_ticks = 1;     // each phase of a planned switchover
 };
@@ -26,8 +27,16 @@ constexpr std::uint64_t inventory_every_ms = 1'000;
 constexpr std::uint64_t pull_timeout_ms = 60'000;
 constexpr std::uint64_t handover_timeout_ms = 20'000;
 constexpr std::uint64_t failed_retry_ms = 5'000;
+constexpr std::uint64_t failed_retry_max_ms = 300'000;
 constexpr std::uint64_t housekeeping_every_ms = 60'000;
 constexpr std::uint64_t switchover_phase_ms = 60'000;
+
+// How long a promotion that failed `failures` times in a row (>= 1) waits
+// before it tries again: failed_retry_ticks, doubled with every further
+// failure, at most failed_retry_max_ms. A restore that keeps failing (a
+// corrupt version, a full disk) is not hammered every 5 s forever, and one
+// that failed once is retried soon.
+std::uint64_t retry_after_ticks(const ServiceTiming& t, std::uint32_t failures);
 
 // query_wait is three heartbeats (at least two ticks): long enough for every
 // live peer's answer to arrive, short against a failover.

@@ -25,6 +25,17 @@ TEST(Timing, Rule_EveryDurationConvertedByTheSameRule) {
   EXPECT_EQ(t.query_wait_ticks, 6u);  // three heartbeats
 }
 
+TEST(Timing, Rule_FailedPromotionIsRetriedWithBackoff) {
+  const ServiceTiming t = service_timing(100, 2, 1000);  // 5 s = 50 ticks, at most 300 s = 3000 ticks
+  EXPECT_EQ(retry_after_ticks(t, 1), 50u);
+  EXPECT_EQ(retry_after_ticks(t, 2), 100u);
+  EXPECT_EQ(retry_after_ticks(t, 3), 200u);
+  EXPECT_EQ(retry_after_ticks(t, 6), 1600u);
+  EXPECT_EQ(retry_after_ticks(t, 7), 3000u);
+  EXPECT_EQ(retry_after_ticks(t, 4'000'000'000u), 3000u);  // no overflow, no endless loop
+  EXPECT_EQ(retry_after_ticks(t, 0), 50u);
+}
+
 TEST(Timing, Rule_QueryWaitsAtLeastTwoTicks) {
   EXPECT_EQ(service_timing(100, 0, 1000).query_wait_ticks, 2u);
   EXPECT_EQ(service_timing(100, 1, 1000).query_wait_ticks, 3u);
