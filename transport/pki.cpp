@@ -55,13 +55,19 @@ std::string openssl_error() {
   return text;
 }
 
+// Renewing means new files: the running daemons keep reading the old ones
+// until restarted, so nothing is overwritten in place.
+constexpr const char* kAlreadyExists =
+    "already exists; refusing to overwrite (to replace it, move the old files aside first, e.g. into old/, "
+    "then run this again; a daemon reads the new files when it restarts)";
+
 [[noreturn]] void fail(const fs::path& file, const std::string& what) {
   throw std::runtime_error("pki: " + file.string() + ": " + what);
 }
 
 void refuse_existing(const fs::path& file) {
   std::error_code ec;
-  if (fs::exists(fs::symlink_status(file, ec))) fail(file, "already exists; refusing to overwrite");
+  if (fs::exists(fs::symlink_status(file, ec))) fail(file, kAlreadyExists);
 }
 
 void check_name(const fs::path& file, const std::string& name, bool node) {
@@ -81,7 +87,7 @@ void check_name(const fs::path& file, const std::string& name, bool node) {
 void write_exclusive(const fs::path& file, const std::string& data, mode_t mode) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
-    if (errno == EEXIST) fail(file, "already exists; refusing to overwrite");
+    if (errno == EEXIST) fail(file, kAlreadyExists);
     fail(file, std::string("cannot create: ") + std::strerror(errno));
   }
   bool ok = ::fchmod(fd, mode) == 0;

@@ -175,10 +175,10 @@ TEST(Pki, ExistingFiles_AreNeverOverwritten) {
   pki::issue(dir.str(), "h1");
   const auto before = std::filesystem::last_write_time(dir.path() / "h1.key");
 
-  EXPECT_EQ(thrown_by([&] { pki::init(dir.str(), "c1"); }),
-            "pki: " + dir.file("ca.key") + ": already exists; refusing to overwrite");
-  EXPECT_EQ(thrown_by([&] { pki::issue(dir.str(), "h1"); }),
-            "pki: " + dir.file("h1.key") + ": already exists; refusing to overwrite");
+  const std::string how = ": already exists; refusing to overwrite (to replace it, move the old files aside first, "
+                          "e.g. into old/, then run this again; a daemon reads the new files when it restarts)";
+  EXPECT_EQ(thrown_by([&] { pki::init(dir.str(), "c1"); }), "pki: " + dir.file("ca.key") + how);
+  EXPECT_EQ(thrown_by([&] { pki::issue(dir.str(), "h1"); }), "pki: " + dir.file("h1.key") + how);
   EXPECT_EQ(std::filesystem::last_write_time(dir.path() / "h1.key"), before);
 
   // Only the certificate left: still refused, and the key is not recreated.
