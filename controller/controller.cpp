@@ -120,11 +120,11 @@ void Controller::stop(const std::string& reason) {
   // A primary that leaves takes its VM down: the peers promote a backup as
   // soon as they read our Goodbye, and two running copies would diverge.
   for (std::size_t i = 0; i < services_.size(); ++i) {
-    if (!services_[i]->vm_up_here()) continue;
+    if (!services_[i].agent->vm_up_here()) continue;
     try {
       spdlog::warn("service {}: stopping its VM {} because vmrepd stops", config_.services[i].name,
-                   hosts_[i]->domain());
-      hosts_[i]->power_off();
+                   services_[i].host->domain());
+      services_[i].host->power_off();
     } catch (const std::exception& e) {
       spdlog::error("service {}: could not stop the VM: {}", config_.services[i].name, e.what());
     }
@@ -155,7 +155,7 @@ void Controller::reload(const config::Config& fresh) {
       continue;
     }
     config_.services[i].hooks = fresh.services[i].hooks;
-    if (i < services_.size()) services_[i]->set_hooks(fresh.services[i].hooks);
+    if (i < services_.size()) services_[i].agent->set_hooks(fresh.services[i].hooks);
   }
   std::string note = "log level " + fresh.log_level + ", hooks";
   if (!restart_needed.empty()) {
@@ -169,7 +169,7 @@ void Controller::reload(const config::Config& fresh) {
 
 void Controller::tick() {
   for (auto& e : elections_) e->tick();
-  for (auto& s : services_) s->tick();
+  for (auto& s : services_) s.agent->tick();
 }
 
 void Controller::send_replica(std::uint32_t to, const wire::Replica& m) {
@@ -206,7 +206,7 @@ void Controller::on_frame(std::uint32_t from, const wire::Frame& frame) {
       spdlog::warn("peer {}: replica frame refused: {}", name_of(from), error);
       return;
     }
-    services_[instance - 1]->on_message(from, frame.replica());
+    services_[instance - 1].agent->on_message(from, frame.replica());
     return;
   }
   if (!frame.has_consensus()) return;

@@ -76,9 +76,16 @@ class Controller final : public agents::PeerSender, public agents::ReplicaSender
   // Replication (only with services). Declared so that destruction joins the
   // workers first, then drops the agents, then what their jobs used.
   std::unique_ptr<snapshots::Store> store_;
-  std::vector<std::unique_ptr<vmadapters::VmAdapter>> adapters_;  // [i] service i+1
-  std::vector<std::unique_ptr<agents::VmHost>> hosts_;
-  std::vector<std::unique_ptr<agents::ServiceAgent>> services_;  // [i] service i+1
+  // What replicates one protected service on this host. Members go in
+  // reverse: the agent first, then the VM host and the hypervisor
+  // connection its jobs used.
+  struct ReplicatedService {
+    agents::ElectionAgent* election = nullptr;  // the service's election (elections_[instance])
+    std::unique_ptr<vmadapters::VmAdapter> adapter;
+    std::unique_ptr<agents::VmHost> host;
+    std::unique_ptr<agents::ServiceAgent> agent;
+  };
+  std::vector<ReplicatedService> services_;  // [i]: config_.services[i], wire instance i + 1
   std::unique_ptr<boost::asio::thread_pool> workers_;
   std::chrono::steady_clock::time_point started_;
   std::uint64_t frames_refused_ = 0;

@@ -111,9 +111,11 @@ void Controller::start_replication() {
     auto on_event = [name = svc.name](const vmadapters::DomainEvent& e) {
       spdlog::debug("service {}: libvirt event {} {} {}", name, e.domain, vmadapters::to_string(e.kind), e.detail);
     };
-    adapters_.push_back(std::make_unique<vmadapters::LibvirtAdapter>(lo, io_, on_event));
-    hosts_.push_back(std::make_unique<agents::VmHost>(*adapters_.back(), *store_, svc.name, svc.domain,
-                                                      std::filesystem::path(config_.data_dir) / "vms" / svc.name));
+    ReplicatedService r;
+    r.election = elections_[i + 1].get();
+    r.adapter = std::make_unique<vmadapters::LibvirtAdapter>(lo, io_, on_event);
+    r.host = std::make_unique<agents::VmHost>(*r.adapter, *store_, svc.name, svc.domain,
+                                              std::filesystem::path(config_.data_dir) / "vms" / svc.name);
     agents::ServiceAgentConfig sc;
     sc.service = svc;
     sc.instance = static_cast<std::uint32_t>(i + 1);
@@ -122,9 +124,9 @@ void Controller::start_replication() {
     sc.peers = peers;
     sc.tick_ms = config_.timing.tick_ms;
     sc.heartbeat_ticks = config::to_ticks(config_.timing).heartbeat_every_ticks;
-    services_.push_back(std::make_unique<agents::ServiceAgent>(sc, *elections_[i + 1], *hosts_.back(), *store_, *this,
-                                                               events_, io_, *workers_));
-    services_.back()->start();
+    r.agent = std::make_unique<agents::ServiceAgent>(sc, *r.election, *r.host, *store_, *this, events_, io_, *workers_);
+    r.agent->start();
+    services_.push_back(std::move(r));
   }
 }
 

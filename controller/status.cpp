@@ -88,7 +88,7 @@ nlohmann::json Controller::status() const {
     s["name"] = svc.name;
     s["domain"] = svc.domain;
     s["mode"] = svc.mode == config::Mode::quorum ? "quorum" : "availability";
-    if (i - 1 < services_.size()) s["replication"] = services_[i - 1]->status();
+    if (i - 1 < services_.size()) s["replication"] = services_[i - 1].agent->status();
     services.push_back(s);
   }
   auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -196,7 +196,7 @@ void Controller::register_endpoints() {
                   const std::string name = query_text(q, "service").value_or("");
                   for (std::size_t i = 0; i < services_.size(); ++i)
                     if (config_.services[i].name == name)
-                      return json_reply(200, services_[i]->snapshots(), 2);
+                      return json_reply(200, services_[i].agent->snapshots(), 2);
                   std::string known;
                   for (const auto& svc : config_.services) known += (known.empty() ? "" : ", ") + svc.name;
                   nlohmann::json err{{"error", "no service '" + name + "' (services: " + (known.empty() ? "none" : known) + ")"}};
@@ -208,7 +208,7 @@ void Controller::register_endpoints() {
                          const std::string to = query_text(q, "to").value_or("");
                          for (std::size_t i = 0; i < services_.size(); ++i) {
                            if (config_.services[i].name != name) continue;
-                           std::string refused = services_[i]->start_switchover(to);
+                           std::string refused = services_[i].agent->start_switchover(to);
                            if (!refused.empty())
                              return json_reply(409, {{"error", refused}});
                            return json_reply(202, {{"started", true}, {"service", name}, {"to", to}});
