@@ -68,21 +68,25 @@ void ServiceAgent::set_state(ServiceState s, const std::string& detail) {
 
 bool ServiceAgent::suspected(std::uint32_t id) const { return election_.node().detector().suspects(id); }
 
-// A daemon that just started has heard nobody yet and would take itself
-// for the primary it was configured to start with: it promotes only after
-// every peer spoke, or after a suspicion timeout of silence.
-bool ServiceAgent::startup_settled() const {
-  if (now_tick_ >= election_.node().config().detector.suspect_after_ticks) return true;
-  for (const auto& [id, view] : peers_)
-    if (view.heard_tick == 0) return false;
-  return true;
-}
-
-bool ServiceAgent::quorum_in_sight() const {
-  std::size_t n = config_.names.size(), seen = 1;
-  for (const auto& [id, view] : peers_)
-    if (!suspected(id)) ++seen;
-  return 2 * seen > n;
+// What the role rules (replication/role_rules.hpp) need to know.
+replication::RoleView ServiceAgent::role_view() const {
+  replication::RoleView v;
+  v.state = state_;
+  const Role role = election_.role();
+  v.role = role == Role::primary  ? replication::ElectionRole::primary
+           : role == Role::backup ? replication::ElectionRole::backup
+                                  : replication::ElectionRole::electing;
+  v.mode = config_.service.mode == config::Mode::quorum ? replication::Mode::quorum : replication::Mode::availability;
+  v.now_tick = now_tick_;
+  v.suspect_after_ticks = election_.node().config().detector.suspect_after_ticks;
+  v.cluster_size = static_cast<std::uint32_t>(config_.names.size());
+  for (const auto& [id, view] : peers_) {
+    if (view.heard_tick == 0) ++v.peers_unheard;
+    if (!suspected(id)) ++v.peers_trusted;
+  }
+  v.vm_busy = vm_busy();
+  v.retry_at_tick = failed_until_tick_;
+  return v;
 }
 
 void ServiceAgent::tick() {
@@ -100,29 +104,15 @@ void ServiceAgent::tick() {
 }
 
 void ServiceAgent::follow_election() {
-  const Role role = election_.role();
-  const bool quorum_ok =
-      startup_settled() && (config_.service.mode == config::Mode::availability || quorum_in_sight());
-  switch (state_) {
-    case ServiceState::backup:
-      if (role == Role::primary && quorum_ok && !vm_busy()) begin_promotion();
-      break;
-    case ServiceState::failed:
-      if (role == Role::primary && quorum_ok && !vm_busy() && now_tick_ >= failed_until_tick_) begin_promotion();
-      if (role == Role::backup) {
-        failures_in_a_row_ = 0;  // another host serves: our next promotion starts afresh
-        set_state(ServiceState::backup, "following " + name_of(election_.node().primary()));
-      }
-      break;
-    case ServiceState::restoring:
-    case ServiceState::serving:
-      // Only a decided, trusted other primary (or a lost quorum) makes us step
-      // down: while the election is undecided the service keeps running.
-      if (role == Role::backup) demote(name_of(election_.node().primary()) + " is primary");
-      else if (!quorum_ok) demote("no majority in sight (mode quorum)");
-      break;
-    case ServiceState::stopping:
-      break;
+  using replication::RoleStep;
+  switch (replication::next_role_step(role_view())) {
+    case RoleStep::stay: return;
+    case RoleStep::promote: return begin_promotion();
+    case RoleStep::follow:
+      failures_in_a_row_ = 0;  // another host serves: our next promotion starts afresh
+      return set_state(ServiceState::backup, "following " + name_of(election_.node().primary()));
+    case RoleStep::step_down_for_primary: return demote(name_of(election_.node().primary()) + " is primary");
+    case RoleStep::step_down_no_majority: return demote("no majority in sight (mode quorum)");
   }
 }
 
@@ -359,7 +349,7 @@ void ServiceAgent::maybe_warm() {
   const consensus::Node& node = election_.node();
   const std::uint32_t primary = node.primary();
   const bool primary_lost = primary != 0 && primary != config_.self && suspected(primary) &&
-                            (config_.service.mode == config::Mode::availability || quorum_in_sight());
+                            (config_.service.mode == config::Mode::availability || replication::majority_in_sight(role_view()));
   if (warm_) {
     if (primary_lost && node.likely_successor() == config_.self) return;
     const snapshots::Version v = *warm_;

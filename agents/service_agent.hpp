@@ -43,6 +43,7 @@
 #include "agents/job_failure.hpp"
 #include "replication/failure.hpp"
 #include "replication/promotion.hpp"
+#include "replication/role_rules.hpp"
 #include "replication/roles.hpp"
 #include "replication/source_choice.hpp"
 #include "replication/timing.hpp"
@@ -191,8 +192,7 @@ class ServiceAgent {
   void retry_now_if_failed(const char* why);
   void notice_returns();
   void set_state(ServiceState s, const std::string& detail);
-  bool quorum_in_sight() const;
-  bool startup_settled() const;
+  replication::RoleView role_view() const;
   bool suspected(std::uint32_t id) const;
   std::map<std::string, std::string> hook_env() const;
   // service_agent_replication.cpp: checkpoints, pushes, acks, backups
