@@ -80,12 +80,11 @@ class Controller final : public agents::PeerSender, public agents::ReplicaSender
   // reverse: the agent first, then the VM host and the hypervisor
   // connection its jobs used.
   struct ReplicatedService {
-    agents::ElectionAgent* election = nullptr;  // the service's election (elections_[instance])
     std::unique_ptr<vmadapters::VmAdapter> adapter;
     std::unique_ptr<agents::VmHost> host;
     std::unique_ptr<agents::ServiceAgent> agent;
   };
-  std::vector<ReplicatedService> services_;  // [i]: config_.services[i], wire instance i + 1
+  std::vector<ReplicatedService> services_;  // [i]: config_.services[i], wire instance and elections_[i + 1]
   std::unique_ptr<boost::asio::thread_pool> workers_;
   std::chrono::steady_clock::time_point started_;
   std::uint64_t frames_refused_ = 0;

@@ -112,7 +112,6 @@ void Controller::start_replication() {
       spdlog::debug("service {}: libvirt event {} {} {}", name, e.domain, vmadapters::to_string(e.kind), e.detail);
     };
     ReplicatedService r;
-    r.election = elections_[i + 1].get();
     r.adapter = std::make_unique<vmadapters::LibvirtAdapter>(lo, io_, on_event);
     r.host = std::make_unique<agents::VmHost>(*r.adapter, *store_, svc.name, svc.domain,
                                               std::filesystem::path(config_.data_dir) / "vms" / svc.name);
@@ -124,7 +123,7 @@ void Controller::start_replication() {
     sc.peers = peers;
     sc.tick_ms = config_.timing.tick_ms;
     sc.heartbeat_ticks = config::to_ticks(config_.timing).heartbeat_every_ticks;
-    r.agent = std::make_unique<agents::ServiceAgent>(sc, *r.election, *r.host, *store_, *this, events_, io_, *workers_);
+    r.agent = std::make_unique<agents::ServiceAgent>(sc, *elections_[i + 1], *r.host, *store_, *this, events_, io_, *workers_);
     r.agent->start();
     services_.push_back(std::move(r));
   }
