@@ -123,7 +123,8 @@ void Controller::start_replication() {
     sc.peers = peers;
     sc.tick_ms = config_.timing.tick_ms;
     sc.heartbeat_ticks = config::to_ticks(config_.timing).heartbeat_every_ticks;
-    r.agent = std::make_unique<agents::ServiceAgent>(sc, *elections_[i + 1], *r.host, *store_, *this, events_, io_, *workers_);
+    r.agent = std::make_unique<agents::ServiceAgent>(sc, *elections_[i + 1], *r.host, *store_, *this, events_, io_,
+                                                     *workers_);
     r.agent->start();
     services_.push_back(std::move(r));
   }
