@@ -153,7 +153,7 @@ Config load_string(const std::string& text, const std::string& name) {
 }
 
 Config load_file(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rbe"), &std::fclose);
   if (!file) throw ConfigError({path + ": cannot read: " + std::strerror(errno)});
   std::string text;
   char buf[8192];

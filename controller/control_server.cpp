@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "text/log_budget.hpp"
+#include "transport/cloexec.hpp"
 #include "text/utf8.hpp"
 
 namespace vmrep::controller {
@@ -137,6 +138,7 @@ class AcceptLoop : public std::enable_shared_from_this<AcceptLoop<Acceptor, Sock
       if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
       if (ec) return self->back_off(ec);
       self->backoff_ = kFirstBackoff;
+      transport::set_cloexec(socket.native_handle());
       self->admit(std::move(socket));
       self->next();
     });
@@ -282,6 +284,7 @@ void ControlServer::start() {
   claim_socket_path(io_, socket_path_);
   auto& ua = listeners_->unix_acceptor;
   ua.open(local::endpoint(socket_path_).protocol());
+  transport::set_cloexec(ua.native_handle());
   boost::system::error_code ec;
   ua.bind(local::endpoint(socket_path_), ec);
   if (ec) throw std::runtime_error("control socket " + socket_path_ + ": cannot bind: " + ec.message());
@@ -292,6 +295,7 @@ void ControlServer::start() {
     auto& ta = listeners_->tcp_acceptor;
     asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), *metrics_port_);
     ta.open(ep.protocol());
+    transport::set_cloexec(ta.native_handle());
     ta.set_option(asio::socket_base::reuse_address(true));
     ta.bind(ep, ec);
     if (ec) throw std::runtime_error("metrics port 127.0.0.1:" + std::to_string(*metrics_port_) + ": " + ec.message());

@@ -6,6 +6,7 @@
 #include <boost/asio/error.hpp>
 #include <spdlog/spdlog.h>
 
+#include "transport/cloexec.hpp"
 #include "transport/inbound_session.hpp"
 
 namespace vmrep::transport::detail {
@@ -46,6 +47,7 @@ std::uint16_t Listener::open() {
   };
   acceptor_.open(endpoint.protocol(), ec);
   check("open");
+  if (!set_cloexec(acceptor_.native_handle())) spdlog::warn("cannot mark the peer listener close-on-exec");
   acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
   check("SO_REUSEADDR");
   acceptor_.bind(endpoint, ec);
@@ -74,6 +76,7 @@ void Listener::accept_next() {
                              });
                              return;
                            }
+                           set_cloexec(session->socket().native_handle());
                            session->start();
                            self->accept_next();
                          });

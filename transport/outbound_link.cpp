@@ -5,12 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <utility>
+#include <vector>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/error.hpp>
 #include <spdlog/spdlog.h>
 
 #include "transport/backoff.hpp"
+#include "transport/cloexec.hpp"
 #include "transport/codec.hpp"
 #include "transport/tls_context.hpp"
 
@@ -43,12 +44,31 @@ void OutboundLink::dial() {
           self->fail("cannot resolve " + self->peer_.host + ": " + ec.message());
           return;
         }
-        auto stream = self->stream_;
-        asio::async_connect(stream->socket(), results,
-                            [self, gen, stream](const boost::system::error_code& cec, const tcp::endpoint&) {
-                              self->on_connected(gen, cec);
-                            });
+        auto endpoints = std::make_shared<std::vector<tcp::endpoint>>();
+        for (const auto& entry : results) endpoints->push_back(entry.endpoint());
+        self->connect_next(gen, std::move(endpoints), 0, asio::error::host_not_found);
       });
+}
+
+// Tries the resolved endpoints in order, each on a socket opened here and
+// marked close-on-exec before it connects (asio::async_connect would open its
+// own socket without the flag). `last` is the previous attempt's error.
+void OutboundLink::connect_next(std::uint64_t gen, std::shared_ptr<const std::vector<tcp::endpoint>> endpoints,
+                                std::size_t at, boost::system::error_code last) {
+  if (!current(gen)) return;
+  if (at == endpoints->size()) return on_connected(gen, last);
+  tcp::socket& socket = stream_->socket();
+  boost::system::error_code ec;
+  socket.close(ec);
+  socket.open((*endpoints)[at].protocol(), ec);
+  if (ec) return connect_next(gen, std::move(endpoints), at + 1, ec);
+  set_cloexec(socket.native_handle());
+  const tcp::endpoint target = (*endpoints)[at];
+  socket.async_connect(target, [self = shared_from_this(), gen, endpoints, at, stream = stream_](
+                                   const boost::system::error_code& cec) mutable {
+    if (!cec || cec == asio::error::operation_aborted) return self->on_connected(gen, cec);
+    self->connect_next(gen, std::move(endpoints), at + 1, cec);
+  });
 }
 
 void OutboundLink::on_connected(std::uint64_t gen, const boost::system::error_code& ec) {

@@ -15,6 +15,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -46,6 +47,8 @@ class OutboundLink : public std::enable_shared_from_this<OutboundLink> {
   };
 
   void dial();
+  void connect_next(std::uint64_t gen, std::shared_ptr<const std::vector<tcp::endpoint>> endpoints, std::size_t at,
+                    boost::system::error_code last);
   void on_connected(std::uint64_t gen, const boost::system::error_code& ec);
   void on_handshake(std::uint64_t gen, const boost::system::error_code& ec);
   void established();
