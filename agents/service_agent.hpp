@@ -41,12 +41,15 @@
 #include "agents/vm_host.hpp"
 #include "config/config.hpp"
 #include "agents/job_failure.hpp"
+#include "replication/claims.hpp"
+#include "replication/commit_ledger.hpp"
 #include "replication/failure.hpp"
 #include "replication/promotion.hpp"
 #include "replication/role_rules.hpp"
 #include "replication/roles.hpp"
 #include "replication/source_choice.hpp"
 #include "replication/timing.hpp"
+#include "text/log_budget.hpp"
 #include "transport/peer.pb.h"
 #include "transport/sftp/pusher.hpp"
 
@@ -137,11 +140,6 @@ class ServiceAgent {
     std::optional<snapshots::Version> in_flight_version;
     std::shared_ptr<PushProgressCell> progress = std::make_shared<PushProgressCell>();
     std::optional<snapshots::Version> last_ok;
-    // Versions pushed to it and announced (Pushed) but not yet acknowledged:
-    // an ack for anything else is not believed (a forged ack for a version
-    // never pushed would otherwise count towards a commit). Bounded by
-    // versions_max, oldest dropped.
-    std::set<snapshots::Version> awaiting_ack;
     PushPlanning planning = PushPlanning::from_holdings;
     // Kept between pushes (its SSH session, an interrupted pack to reuse);
     // used by one push job at a time (in_flight).
@@ -150,7 +148,7 @@ class ServiceAgent {
     // pull that came while busy); answer_pull: refuse the pull on failure.
     std::optional<snapshots::Version> queued;
     bool queued_pull = false;
-    std::uint64_t bytes_sent = 0, pushes = 0, failures = 0, unexpected_acks = 0;
+    std::uint64_t bytes_sent = 0, pushes = 0, failures = 0;
     std::uint64_t last_round_trips = 0;  // of the last successful push
     std::string last_error;
   };
@@ -214,6 +212,11 @@ class ServiceAgent {
   void maybe_housekeep();
   std::optional<snapshots::Version> highest_known() const;
   std::uint64_t fresh_term() const;
+  // The highest of the election's epoch and the terms this host holds itself:
+  // what a peer's claim is judged against (replication/claims).
+  std::uint64_t known_term() const;
+  // False (and logged at a bounded rate) for a claim not believed.
+  bool believable(std::uint32_t from, const char* what, snapshots::Version v);
 
   void send(std::uint32_t to, wire::Replica m) {
     m.set_instance(config_.instance);
@@ -296,7 +299,9 @@ class ServiceAgent {
   // While serving.
   std::uint64_t term_ = 0, seq_ = 0;
   std::uint64_t next_checkpoint_tick_ = 0;
-  std::map<snapshots::Version, std::set<std::uint32_t>> acks_;
+  // Which acks are believed and when a version commits (replication/commit_ledger).
+  replication::CommitLedger ledger_{versions_max};
+  text::LogBudget claims_log_{1, std::chrono::seconds(10)};  // claims not believed
   std::optional<CheckpointOutcome> last_checkpoint_;
   std::chrono::steady_clock::time_point last_checkpoint_at_{};
   std::uint64_t checkpoints_ = 0, checkpoint_failures_ = 0;

@@ -36,11 +36,25 @@ std::optional<Version> ServiceAgent::highest_known() const {
   return best;
 }
 
-// A term that orders after every version known here: the election's epoch,
-// but above the highest term any host holds.
 std::uint64_t ServiceAgent::fresh_term() const {
-  const std::optional<Version> known = highest_known();
-  return std::max<std::uint64_t>(election_.node().key().epoch, known ? known->term + 1 : 1);
+  return replication::fresh_term(election_.node().key().epoch, highest_known());
+}
+
+std::uint64_t ServiceAgent::known_term() const {
+  std::uint64_t term = std::max(election_.node().key().epoch, term_);
+  if (newest_) term = std::max(term, newest_->term);
+  if (committed_) term = std::max(term, committed_->term);
+  return term;
+}
+
+bool ServiceAgent::believable(std::uint32_t from, const char* what, Version v) {
+  const replication::ClaimVerdict verdict = replication::judge_claim(v, known_term());
+  if (verdict == replication::ClaimVerdict::believable) return true;
+  if (const auto skipped = claims_log_.admit(std::chrono::steady_clock::now()))
+    spdlog::warn("{}: {} claims {} {}, {} (known term {}): ignored{}", label(), name_of(from), what, to_string(v),
+                 replication::to_string(verdict), known_term(),
+                 *skipped ? " (" + std::to_string(*skipped) + " more since the last warning)" : std::string());
+  return false;
 }
 
 void ServiceAgent::maybe_checkpoint() {
@@ -147,8 +161,7 @@ void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
                        to_string(v), name_of(peer), stats.chunks_sent, stats.chunks_referenced, stats.bytes_sent(),
                        stats.base ? "against " + to_string(*stats.base) : stats.listed ? std::string("listed") : std::string("all"),
                        stats.round_trips, stats.connected ? " (new session)" : "", answer_pull ? " (pull)" : "");
-          ps.awaiting_ack.insert(v);
-          while (ps.awaiting_ack.size() > versions_max) ps.awaiting_ack.erase(ps.awaiting_ack.begin());
+          ledger_.pushed(peer, v);
           wire::Replica m;
           to_wire(v, m.mutable_pushed());
           send(peer, m);
@@ -216,6 +229,7 @@ Received verify_new_chunks(snapshots::Store& store, const std::string& service, 
 }
 
 void ServiceAgent::on_pushed(std::uint32_t from, Version v) {
+  if (!believable(from, "to have pushed", v)) return;
   auto [it, fresh] = pushed_waiting_.emplace(from, v);
   if (!fresh && it->second < v) it->second = v;
   accept_next();
@@ -278,29 +292,25 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
 
 void ServiceAgent::on_ack(std::uint32_t from, const wire::PushAck& ack) {
   const Version v = from_wire(ack.version());
-  PushState& ps = pushes_[from];
-  if (ps.awaiting_ack.erase(v) == 0) {
-    ++ps.unexpected_acks;
-    spdlog::warn("{}: {} acknowledged {}, which was not pushed to it: ignored", label(), name_of(from), to_string(v));
-    return;
-  }
-  if (!ack.ok()) {
-    const std::string why = peer_text(ack.error(), 300);
-    spdlog::warn("{}: {} refused {}: {}", label(), name_of(from), to_string(v), why);
-    pushes_[from].last_error = "refused: " + why;
-    // It may have lost chunks a held version names: find out by listing.
-    pushes_[from].planning = PushPlanning::listing;
-    return;
+  switch (ledger_.acknowledged(from, v, ack.ok())) {
+    case replication::AckVerdict::not_pushed:
+      spdlog::warn("{}: {} acknowledged {}, which was not pushed to it: ignored", label(), name_of(from), to_string(v));
+      return;
+    case replication::AckVerdict::refused: {
+      const std::string why = peer_text(ack.error(), 300);
+      spdlog::warn("{}: {} refused {}: {}", label(), name_of(from), to_string(v), why);
+      pushes_[from].last_error = "refused: " + why;
+      // It may have lost chunks a held version names: find out by listing.
+      pushes_[from].planning = PushPlanning::listing;
+      return;
+    }
+    case replication::AckVerdict::held: break;
   }
   pushes_[from].last_ok = v;
   pushes_[from].planning = PushPlanning::from_holdings;
   if (state_ != ServiceState::serving) return;
   if (switchover_ && switchover_->to == from) switchover_acked(v);
-  auto& holders = acks_[v];
-  holders.insert(from);
-  if (holders.size() >= config_.service.min_acks && (!committed_ || v > *committed_)) commit(v);
-  // Older versions than the newest committed need no more acks.
-  while (!acks_.empty() && committed_ && acks_.begin()->first <= *committed_) acks_.erase(acks_.begin());
+  if (const auto newly = ledger_.count(from, v, config_.service.min_acks, committed_)) commit(*newly);
 }
 
 void ServiceAgent::commit(Version v) {
@@ -344,6 +354,12 @@ void ServiceAgent::on_pull_refused(std::uint32_t from, const wire::PullRefused& 
 }
 
 void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) {
+  // One claim not believed and the whole inventory is ignored: its other
+  // entries come from the same liar (or the same corruption).
+  for (const wire::SnapVersion* claim : {&inv.newest(), &inv.committed(), &inv.serving()})
+    if (!believable(from, "to hold", from_wire(*claim))) return;
+  for (const auto& claim : inv.versions())
+    if (!believable(from, "to hold", from_wire(claim))) return;
   PeerView& view = peers_[from];
   const auto newest_before = view.newest, committed_before = view.committed;
   view.newest = inv.has_newest() ? std::optional<Version>(from_wire(inv.newest())) : std::nullopt;

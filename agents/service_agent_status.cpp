@@ -38,7 +38,7 @@ nlohmann::json ServiceAgent::status() const {
     if (it != pushes_.end()) {
       n["pushes"] = it->second.pushes;
       n["push_failures"] = it->second.failures;
-      n["unexpected_acks"] = it->second.unexpected_acks;
+      n["unexpected_acks"] = ledger_.unexpected(id);
       n["bytes_shipped"] = it->second.bytes_sent;
       n["push_in_flight"] = it->second.in_flight;
       if (it->second.in_flight && it->second.in_flight_version) {

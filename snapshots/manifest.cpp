@@ -48,7 +48,7 @@ std::optional<Version> parse_version(std::string_view text) {
   if (dot == std::string_view::npos) return std::nullopt;
   const auto term = parse_u64(text.substr(0, dot));
   const auto seq = parse_u64(text.substr(dot + 1));
-  if (!term || !seq) return std::nullopt;
+  if (!term || !seq || !valid_version(Version{*term, *seq})) return std::nullopt;
   return Version{*term, *seq};
 }
 
@@ -71,6 +71,12 @@ std::optional<FieldProblem> check_manifest(const Manifest& m) {
   if (!valid_service_name(m.service)) {
     return FieldProblem{"service",
                         "'" + printable(m.service) + "' is not a service name ([A-Za-z0-9][A-Za-z0-9._-]{0,62})"};
+  }
+  if (!valid_version(m.version)) {
+    return FieldProblem{"version", to_string(m.version) + " is past the limit (term and seq below 2^62)"};
+  }
+  if (m.parent && !valid_version(*m.parent)) {
+    return FieldProblem{"parent", to_string(*m.parent) + " is past the limit (term and seq below 2^62)"};
   }
   if (m.parent && *m.parent >= m.version) {
     return FieldProblem{"parent", to_string(*m.parent) + " is not older than version " + to_string(m.version)};

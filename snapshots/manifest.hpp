@@ -44,6 +44,13 @@ struct Version {
   friend auto operator<=>(const Version&, const Version&) = default;
 };
 
+// Terms and sequence numbers stay below 2^62, like the consensus's epochs
+// (kEpochLimit): a running cluster cannot reach it, so a version past it only
+// comes from corruption or a liar, and refusing it keeps `term + 1` and
+// `seq + 1` from ever wrapping.
+inline constexpr std::uint64_t version_part_limit = std::uint64_t{1} << 62;
+constexpr bool valid_version(Version v) { return v.term < version_part_limit && v.seq < version_part_limit; }
+
 std::string to_string(Version v);  // "3.12"
 // Exactly "TERM.SEQ" in decimal without leading zeros (one spelling per
 // version, so one file name per version).

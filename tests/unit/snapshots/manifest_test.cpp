@@ -74,6 +74,21 @@ TEST(Manifest, Rule_Versions_OrderedByTermThenSeq) {
   }
 }
 
+// Past 2^62 a term or seq can only come from corruption or a liar; refusing it
+// keeps every term + 1 and seq + 1 from wrapping.
+TEST(Manifest, Rule_VersionPastTheLimit_Refused) {
+  EXPECT_EQ(parse_version("4611686018427387903.1"), (Version{version_part_limit - 1, 1}));
+  EXPECT_FALSE(parse_version("4611686018427387904.0").has_value());
+  EXPECT_FALSE(parse_version("1.18446744073709551615").has_value());
+  Manifest huge = sample();
+  huge.version = Version{version_part_limit, 0};
+  EXPECT_EQ(check_manifest(huge)->field, "version");
+  Manifest huge_seq = sample();
+  huge_seq.version = Version{3, ~std::uint64_t{0}};
+  EXPECT_EQ(check_manifest(huge_seq)->field, "version");
+  EXPECT_THROW(serialize_manifest(huge, testing::test_key()), SnapshotError);
+}
+
 TEST(Manifest, Rule_WrongKey_RefusedOnTheMacField) {
   const std::string text = serialize_manifest(sample(), testing::test_key(0x42));
   EXPECT_EQ(refusal(text, testing::test_key(0x43)).field(), "mac");
