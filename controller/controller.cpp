@@ -157,7 +157,7 @@ void Controller::reload(const config::Config& fresh) {
     config_.services[i].hooks = fresh.services[i].hooks;
     if (i < services_.size()) services_[i].agent->set_hooks(fresh.services[i].hooks);
   }
-  std::string note = "log level " + fresh.log_level + ", hooks";
+  std::string note = "log level " + fresh.log_level + ", hooks" + reload_certificate();
   if (!restart_needed.empty()) {
     std::string list;
     for (const auto& r : restart_needed) list += (list.empty() ? "" : ", ") + r;
@@ -165,6 +165,26 @@ void Controller::reload(const config::Config& fresh) {
   }
   spdlog::info("reloaded configuration: {}", note);
   events_.record("", "config_reloaded", note);
+}
+
+// The same files again: a certificate renewed in place (vmrepctl pki renew)
+// serves every connection made from now on; the links up keep theirs.
+// Returns the note's part ("" in insecure mode); a file that does not load
+// leaves the old certificate in use.
+std::string Controller::reload_certificate() {
+  if (config_.tls.insecure) return "";
+  try {
+    mesh_->reload_tls();
+    cert_not_after_ = transport::pki::certificate_not_after(config_.tls.cert);
+    spdlog::info("TLS certificate {} reloaded: expires {}", config_.tls.cert,
+                 transport::pki::rfc3339(*cert_not_after_));
+    cert_timer_.cancel();  // its handler sees operation_aborted; check again now
+    check_certificate();
+    return ", TLS certificate";
+  } catch (const std::exception& e) {
+    spdlog::error("TLS certificate not reloaded, the old one stays in use: {}", e.what());
+    return ", TLS certificate NOT reloaded (see the log)";
+  }
 }
 
 void Controller::tick() {

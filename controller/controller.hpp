@@ -63,6 +63,7 @@ class Controller final : public agents::PeerSender, public agents::ReplicaSender
   // Logs a warning while fewer than 30 days are left before our certificate's
   // notAfter, an error once it has expired; again every day.
   void check_certificate();
+  std::string reload_certificate();
 
   boost::asio::io_context& io_;
   config::Config config_;

@@ -11,9 +11,9 @@
 
 namespace vmrep::transport::detail {
 
-InboundSession::InboundSession(std::shared_ptr<MeshState> mesh)
+InboundSession::InboundSession(std::shared_ptr<MeshState> mesh, tcp::socket&& accepted)
     : mesh_(std::move(mesh)),
-      stream_(std::make_shared<Stream>(mesh_->io, mesh_->tls.get())),
+      stream_(std::make_shared<Stream>(std::move(accepted), mesh_->tls)),
       deadline_(mesh_->io),
       decoder_(mesh_->config.max_frame_bytes) {}
 

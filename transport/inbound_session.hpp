@@ -23,7 +23,8 @@ namespace vmrep::transport::detail {
 
 class InboundSession : public std::enable_shared_from_this<InboundSession> {
  public:
-  explicit InboundSession(std::shared_ptr<MeshState> mesh);
+  // `accepted`: the connection, taken over with the TLS context current now.
+  InboundSession(std::shared_ptr<MeshState> mesh, tcp::socket&& accepted);
 
   tcp::socket& socket() { return stream_->socket(); }
   // After the accept: handshake, then Hello, then frames.

@@ -62,24 +62,23 @@ std::uint16_t Listener::open() {
 
 void Listener::accept_next() {
   if (closed_) return;
-  auto session = std::make_shared<InboundSession>(mesh_);
-  acceptor_.async_accept(session->socket(),
-                         [self = shared_from_this(), session](const boost::system::error_code& ec) {
-                           if (self->closed_ || self->mesh_->stopped) return;
-                           if (ec) {
-                             if (ec == asio::error::operation_aborted) return;
-                             spdlog::warn("accept failed: {}; retrying in {} ms", ec.message(),
-                                          kAcceptRetry.count());
-                             self->retry_.expires_after(kAcceptRetry);
-                             self->retry_.async_wait([self](const boost::system::error_code& wec) {
-                               if (!wec) self->accept_next();
-                             });
-                             return;
-                           }
-                           set_cloexec(session->socket().native_handle());
-                           session->start();
-                           self->accept_next();
-                         });
+  // The session is made after the accept, so it takes the TLS context
+  // current then (a renewed certificate serves the next connection).
+  acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
+    if (self->closed_ || self->mesh_->stopped) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      spdlog::warn("accept failed: {}; retrying in {} ms", ec.message(), kAcceptRetry.count());
+      self->retry_.expires_after(kAcceptRetry);
+      self->retry_.async_wait([self](const boost::system::error_code& wec) {
+        if (!wec) self->accept_next();
+      });
+      return;
+    }
+    set_cloexec(socket.native_handle());
+    std::make_shared<InboundSession>(self->mesh_, std::move(socket))->start();
+    self->accept_next();
+  });
 }
 
 void Listener::close() {

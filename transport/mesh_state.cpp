@@ -36,13 +36,17 @@ MeshState::MeshState(boost::asio::io_context& io_context, MeshConfig cfg, PeerMe
     if (!by_name_.emplace(p.name, &p).second) throw std::runtime_error("duplicate peer name '" + p.name + "'");
     stats_.emplace(p.id, PeerStats{});
   }
-  if (!config.insecure) {
-    tls = make_tls_context(config.ca_file, config.cert_file, config.key_file);
-    // Peers check our O= against their cluster: with the wrong one every link
-    // would be refused, which looks like a network fault. Say it at start.
-    const std::string why = cluster_mismatch(certificate_organization(config.cert_file), config.cluster);
-    if (!why.empty()) throw std::runtime_error(config.cert_file + ": our own " + why + "; every peer would refuse us");
-  }
+  if (!config.insecure) reload_tls();
+}
+
+void MeshState::reload_tls() {
+  if (config.insecure) return;
+  std::shared_ptr<boost::asio::ssl::context> fresh = make_tls_context(config.ca_file, config.cert_file, config.key_file);
+  // Peers check our O= against their cluster: with the wrong one every link
+  // would be refused, which looks like a network fault. Say it now.
+  const std::string why = cluster_mismatch(certificate_organization(config.cert_file), config.cluster);
+  if (!why.empty()) throw std::runtime_error(config.cert_file + ": our own " + why + "; every peer would refuse us");
+  tls = std::move(fresh);
 }
 
 const PeerEndpoint* MeshState::peer_by_id(std::uint32_t id) const {

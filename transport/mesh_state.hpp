@@ -62,7 +62,11 @@ struct MeshState {
 
   boost::asio::io_context& io;
   const MeshConfig config;
-  std::unique_ptr<boost::asio::ssl::context> tls;  // null in insecure mode
+  // Null in insecure mode. Replaced by reload_tls(); streams keep theirs.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  // Loads the configured CA, certificate and key again (a renewed
+  // certificate); throws like the constructor and then keeps the old ones.
+  void reload_tls();
   PeerMesh::FrameHandler on_frame;
   PeerMesh::LinkHandler on_link;
   bool stopped = false;

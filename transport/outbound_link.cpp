@@ -27,7 +27,7 @@ void OutboundLink::start() {
 void OutboundLink::dial() {
   state_ = State::dialing;
   const std::uint64_t gen = ++gen_;
-  stream_ = std::make_shared<Stream>(mesh_->io, mesh_->tls.get());
+  stream_ = std::make_shared<Stream>(mesh_->io, mesh_->tls);
   stream_->set_verify(/*server_side=*/false);
   auto self = shared_from_this();
 

@@ -79,6 +79,7 @@ class PeerMesh::Impl {
 
   std::uint16_t listen_port() const { return port_; }
   PeerStats stats(std::uint32_t peer) const { return state_->stats(peer); }
+  void reload_tls() { state_->reload_tls(); }
   std::uint64_t inbound_refused() const { return state_->inbound_refused.load(); }
 
  private:
@@ -127,6 +128,7 @@ void PeerMesh::stop(const std::string& reason) { impl_->stop(reason); }
 void PeerMesh::send(std::uint32_t to, const wire::Frame& frame) { impl_->send(to, frame); }
 void PeerMesh::broadcast(const wire::Frame& frame) { impl_->broadcast(frame); }
 std::uint16_t PeerMesh::listen_port() const { return impl_->listen_port(); }
+void PeerMesh::reload_tls() { impl_->reload_tls(); }
 PeerStats PeerMesh::stats(std::uint32_t peer) const { return impl_->stats(peer); }
 std::uint64_t PeerMesh::inbound_refused() const { return impl_->inbound_refused(); }
 

@@ -71,6 +71,11 @@ class PeerMesh {
   void send(std::uint32_t to, const wire::Frame& frame);
   void broadcast(const wire::Frame& frame);
 
+  // Loads the TLS CA, certificate and key files again for the connections
+  // made from now on (`vmrepctl pki renew` then SIGHUP: no restart, no link
+  // dropped). Throws std::runtime_error naming the file, keeping the old ones.
+  void reload_tls();
+
   std::uint16_t listen_port() const;  // the bound port (useful when configured 0)
   PeerStats stats(std::uint32_t peer) const;
   std::uint64_t inbound_refused() const;  // connections refused before a peer was known

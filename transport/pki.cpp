@@ -58,8 +58,9 @@ std::string openssl_error() {
 // Renewing means new files: the running daemons keep reading the old ones
 // until restarted, so nothing is overwritten in place.
 constexpr const char* kAlreadyExists =
-    "already exists; refusing to overwrite (to replace it, move the old files aside first, e.g. into old/, "
-    "then run this again; a daemon reads the new files when it restarts)";
+    "already exists; refusing to overwrite (to extend a node certificate, use vmrepctl pki renew; to replace "
+    "it, move the old files aside first, e.g. into old/, then run this again; a daemon reads new files on "
+    "SIGHUP)";
 
 [[noreturn]] void fail(const fs::path& file, const std::string& what) {
   throw std::runtime_error("pki: " + file.string() + ": " + what);
@@ -242,40 +243,90 @@ void init(const std::string& dir, const std::string& cluster, int valid_days) {
   write_pair(key_file, key.get(), cert_file, cert.get());
 }
 
+namespace {
+
+struct Authority {
+  fs::path cert_file;
+  CertPtr cert;
+  KeyPtr key;
+};
+
+Authority load_authority(const fs::path& root) {
+  Authority ca{root / "ca.crt", nullptr, nullptr};
+  ca.cert = load_cert(ca.cert_file);
+  ca.key = load_key(root / "ca.key");
+  if (X509_check_private_key(ca.cert.get(), ca.key.get()) != 1) {
+    ERR_clear_error();
+    fail(root / "ca.key", "does not match " + ca.cert_file.string());
+  }
+  return ca;
+}
+
+// A node certificate for `key`: CN=node, O=org, SAN DNS:node, signed by the CA.
+CertPtr node_cert(const fs::path& cert_file, const Authority& ca, EVP_PKEY* key, const std::string& org,
+                  const std::string& node, int valid_days) {
+  CertPtr cert = new_cert(cert_file, key, org, node, valid_days);
+  if (X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.cert.get())) != 1) {
+    fail(cert_file, "cannot set issuer: " + openssl_error());
+  }
+  const std::string san = "DNS:" + node;
+  add_ext(cert_file, cert.get(), ca.cert.get(), NID_basic_constraints, "critical,CA:FALSE");
+  add_ext(cert_file, cert.get(), ca.cert.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment");
+  add_ext(cert_file, cert.get(), ca.cert.get(), NID_ext_key_usage, "serverAuth,clientAuth");
+  add_ext(cert_file, cert.get(), ca.cert.get(), NID_subject_alt_name, san.c_str());
+  add_ext(cert_file, cert.get(), ca.cert.get(), NID_subject_key_identifier, "hash");
+  add_ext(cert_file, cert.get(), ca.cert.get(), NID_authority_key_identifier, "keyid:always");
+  sign(cert_file, cert.get(), ca.key.get());
+  return cert;
+}
+
+}  // namespace
+
 void issue(const std::string& dir, const std::string& node, int valid_days, const std::string& cluster) {
   const fs::path root(dir);
-  const fs::path ca_key_file = root / "ca.key";
-  const fs::path ca_cert_file = root / "ca.crt";
   const fs::path key_file = root / (node + ".key");
   const fs::path cert_file = root / (node + ".crt");
   check_name(cert_file, node, /*node=*/true);
   if (!cluster.empty()) check_name(cert_file, cluster, /*node=*/false);
   refuse_existing(key_file);
   refuse_existing(cert_file);
-
-  CertPtr ca_cert = load_cert(ca_cert_file);
-  KeyPtr ca_key = load_key(ca_key_file);
-  if (X509_check_private_key(ca_cert.get(), ca_key.get()) != 1) {
-    ERR_clear_error();
-    fail(ca_key_file, "does not match " + ca_cert_file.string());
-  }
-
-  const std::string org = cluster.empty() ? subject_field(ca_cert.get(), NID_organizationName) : cluster;
-  if (org.empty()) fail(ca_cert_file, "has no O= (cluster name); give the node's cluster with --cluster");
+  const Authority ca = load_authority(root);
+  const std::string org = cluster.empty() ? subject_field(ca.cert.get(), NID_organizationName) : cluster;
+  if (org.empty()) fail(ca.cert_file, "has no O= (cluster name); give the node's cluster with --cluster");
   KeyPtr key = generate_key(key_file);
-  CertPtr cert = new_cert(cert_file, key.get(), org, node, valid_days);
-  if (X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get())) != 1) {
-    fail(cert_file, "cannot set issuer: " + openssl_error());
-  }
-  const std::string san = "DNS:" + node;
-  add_ext(cert_file, cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE");
-  add_ext(cert_file, cert.get(), ca_cert.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment");
-  add_ext(cert_file, cert.get(), ca_cert.get(), NID_ext_key_usage, "serverAuth,clientAuth");
-  add_ext(cert_file, cert.get(), ca_cert.get(), NID_subject_alt_name, san.c_str());
-  add_ext(cert_file, cert.get(), ca_cert.get(), NID_subject_key_identifier, "hash");
-  add_ext(cert_file, cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always");
-  sign(cert_file, cert.get(), ca_key.get());
+  CertPtr cert = node_cert(cert_file, ca, key.get(), org, node, valid_days);
   write_pair(key_file, key.get(), cert_file, cert.get());
+}
+
+Renewal renew(const std::string& dir, const std::string& node, int valid_days) {
+  const fs::path root(dir);
+  const fs::path key_file = root / (node + ".key");
+  const fs::path cert_file = root / (node + ".crt");
+  check_name(cert_file, node, /*node=*/true);
+  const Authority ca = load_authority(root);
+  KeyPtr key = load_key(key_file);
+  CertPtr old = load_cert(cert_file);
+  if (X509_check_private_key(old.get(), key.get()) != 1) {
+    ERR_clear_error();
+    fail(key_file, "does not match " + cert_file.string());
+  }
+  const std::string org = subject_field(old.get(), NID_organizationName);
+  if (org.empty()) fail(cert_file, "has no O= (cluster name); issue a new one instead");
+  Renewal out;
+  out.old_not_after = certificate_not_after(cert_file.string());
+  CertPtr cert = node_cert(cert_file, ca, key.get(), org, node, valid_days);
+  // Whole or not at all: a daemon reloading at any moment reads the old file
+  // or the new one.
+  const fs::path temp = root / (node + ".crt.new");
+  ::unlink(temp.c_str());
+  write_exclusive(temp, cert_pem(cert_file, cert.get()), 0644);
+  if (::rename(temp.c_str(), cert_file.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(temp.c_str());
+    fail(cert_file, std::string("cannot replace: ") + std::strerror(e));
+  }
+  out.new_not_after = certificate_not_after(cert_file.string());
+  return out;
 }
 
 std::int64_t certificate_not_after(const std::string& cert_file) {
@@ -308,7 +359,7 @@ std::string rfc3339(std::int64_t unix_seconds) {
 }
 
 std::string expiry_message(const std::string& cert_file, std::int64_t not_after, std::int64_t now) {
-  const std::string renew = "; issue a new one (vmrepctl pki issue) before peers refuse this node";
+  const std::string renew = "; renew it (vmrepctl pki renew NODE, then SIGHUP) before peers refuse this node";
   switch (expiry_level(not_after, now)) {
     case ExpiryLevel::ok:
       return {};
@@ -317,7 +368,7 @@ std::string expiry_message(const std::string& cert_file, std::int64_t not_after,
              std::to_string(days_left(not_after, now)) + " day(s)" + renew;
     case ExpiryLevel::expired:
       return "TLS certificate " + cert_file + " expired " + rfc3339(not_after) +
-             "; peers refuse this node and it refuses them; issue a new one (vmrepctl pki issue)";
+             "; peers refuse this node and it refuses them; renew it (vmrepctl pki renew NODE, then SIGHUP)";
   }
   return {};
 }

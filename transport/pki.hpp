@@ -9,7 +9,8 @@
 //                        may sign for several clusters, and peers check O=
 //                        against their configured cluster, so a certificate
 //                        for one cluster's "h2" is refused by another's nodes.
-// Keys are EC P-256. Existing files are never overwritten (std::runtime_error).
+// Keys are EC P-256. Existing files are never overwritten (std::runtime_error),
+// except a certificate by renew().
 
 #include <cstdint>
 #include <string>
@@ -18,6 +19,15 @@ namespace vmrep::transport::pki {
 
 void init(const std::string& dir, const std::string& cluster, int valid_days = 3650);
 void issue(const std::string& dir, const std::string& node, int valid_days = 825, const std::string& cluster = "");
+
+// renew(dir, node): a new dir/NODE.crt for the existing dir/NODE.key, signed by
+// the CA, same CN and O=, valid `valid_days` from now; replaces the old file
+// atomically (rename). A running daemon serves it from its next SIGHUP on,
+// without dropping a link; peers need nothing (same CA, same name).
+struct Renewal {
+  std::int64_t old_not_after = 0, new_not_after = 0;  // Unix seconds
+};
+Renewal renew(const std::string& dir, const std::string& node, int valid_days = 825);
 
 // Expiry. Times are Unix seconds; the caller brings the clock, so these are
 // pure except certificate_not_after, which reads the file.

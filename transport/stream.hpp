@@ -6,6 +6,7 @@
 // Contract: used on the io thread only; at most one read and one write
 // outstanding at a time (what asio::ssl::stream allows).
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,12 +24,22 @@ using tcp = asio::ip::tcp;
 
 class Stream {
  public:
-  // `tls` null: plain TCP. Otherwise it must outlive the stream.
-  Stream(asio::io_context& io, asio::ssl::context* tls) {
-    if (tls != nullptr) {
-      tls_.emplace(io, *tls);
+  // `tls` null: plain TCP. The stream keeps the context it started with: a
+  // reload (renewed certificate) gives later streams a new one.
+  Stream(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls) : context_(std::move(tls)) {
+    if (context_) {
+      tls_.emplace(io, *context_);
     } else {
       plain_.emplace(io);
+    }
+  }
+
+  // An accepted socket: the TLS context is the one current at the accept.
+  Stream(tcp::socket&& accepted, std::shared_ptr<asio::ssl::context> tls) : context_(std::move(tls)) {
+    if (context_) {
+      tls_.emplace(std::move(accepted), *context_);
+    } else {
+      plain_.emplace(std::move(accepted));
     }
   }
 
@@ -91,6 +102,7 @@ class Stream {
   void close();
 
  private:
+  std::shared_ptr<asio::ssl::context> context_;  // declared first: outlives tls_
   std::optional<asio::ssl::stream<tcp::socket>> tls_;
   std::optional<tcp::socket> plain_;
 };

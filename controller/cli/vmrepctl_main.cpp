@@ -110,6 +110,12 @@ int main(int argc, char** argv) {
                     "the nodes' cluster, put in O= and checked by peers (default: the CA's --cluster)");
   issue->add_option("--days", issue_days, "validity in days")->capture_default_str()->check(CLI::Range(1, 36500));
   issue->add_flag("--json", g.json, "machine-readable output");
+  auto* renew = pki->add_subcommand(
+      "renew", "replace DIR/NODE.crt by a new one for the same key (then SIGHUP the node's vmrepd: no restart)");
+  renew->add_option("nodes", nodes, "node names")->required();
+  renew->add_option("--dir", dir, "where the CA and the node's key are")->capture_default_str();
+  renew->add_option("--days", issue_days, "validity in days from now")->capture_default_str()->check(CLI::Range(1, 36500));
+  renew->add_flag("--json", g.json, "machine-readable output");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -158,6 +164,19 @@ int main(int argc, char** argv) {
         if (!g.json) std::cout << "created " << dir << "/" << n << ".key and " << dir << "/" << n << ".crt\n";
       }
       if (g.json) std::cout << nlohmann::json{{"files", files}}.dump() << "\n";
+    } else if (renew->parsed()) {
+      nlohmann::json renewed = nlohmann::json::array();
+      namespace pki = vmrep::transport::pki;
+      for (const auto& n : nodes) {
+        const pki::Renewal r = pki::renew(dir, n, issue_days);
+        const std::string file = dir + "/" + n + ".crt";
+        renewed.push_back({{"file", file}, {"old_not_after", pki::rfc3339(r.old_not_after)},
+                           {"not_after", pki::rfc3339(r.new_not_after)}});
+        if (!g.json)
+          std::cout << "renewed " << file << ": expires " << pki::rfc3339(r.new_not_after) << " (was "
+                    << pki::rfc3339(r.old_not_after) << "); send SIGHUP to " << n << "'s vmrepd to use it\n";
+      }
+      if (g.json) std::cout << nlohmann::json{{"renewed", renewed}}.dump() << "\n";
     }
   } catch (const vmrep::cli::Unreachable& e) {
     std::fprintf(stderr, "vmrepctl: %s\n", e.what());

@@ -3,6 +3,8 @@
 
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -175,8 +177,9 @@ TEST(Pki, ExistingFiles_AreNeverOverwritten) {
   pki::issue(dir.str(), "h1");
   const auto before = std::filesystem::last_write_time(dir.path() / "h1.key");
 
-  const std::string how = ": already exists; refusing to overwrite (to replace it, move the old files aside first, "
-                          "e.g. into old/, then run this again; a daemon reads the new files when it restarts)";
+  const std::string how = ": already exists; refusing to overwrite (to extend a node certificate, use vmrepctl pki "
+                          "renew; to replace it, move the old files aside first, e.g. into old/, then run this "
+                          "again; a daemon reads new files on SIGHUP)";
   EXPECT_EQ(thrown_by([&] { pki::init(dir.str(), "c1"); }), "pki: " + dir.file("ca.key") + how);
   EXPECT_EQ(thrown_by([&] { pki::issue(dir.str(), "h1"); }), "pki: " + dir.file("h1.key") + how);
   EXPECT_EQ(std::filesystem::last_write_time(dir.path() / "h1.key"), before);
@@ -185,6 +188,49 @@ TEST(Pki, ExistingFiles_AreNeverOverwritten) {
   std::filesystem::remove(dir.path() / "h1.key");
   EXPECT_NE(thrown_by([&] { pki::issue(dir.str(), "h1"); }).find("h1.crt: already exists"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "h1.key"));
+}
+
+std::string file_text(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(Pki, Renew_NewExpirySameKeyAndNames_StillVerifies) {
+  TempDir dir;
+  pki::init(dir.str(), "c1");
+  pki::issue(dir.str(), "h1", 5, "c2");
+  const std::string key_before = file_text(dir.file("h1.key"));
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  const pki::Renewal r = pki::renew(dir.str(), "h1", 400);
+  EXPECT_NEAR(static_cast<double>(r.old_not_after - now), 5.0 * 86400, 60.0);
+  EXPECT_NEAR(static_cast<double>(r.new_not_after - now), 400.0 * 86400, 60.0);
+  EXPECT_EQ(pki::certificate_not_after(dir.file("h1.crt")), r.new_not_after);
+  EXPECT_EQ(file_text(dir.file("h1.key")), key_before);  // the key stays: peers need nothing new
+  EXPECT_EQ(mode_of(dir.file("h1.key")), 0600u);
+  EXPECT_EQ(mode_of(dir.file("h1.crt")), 0644u);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "h1.crt.new"));
+  CertPtr ca = load(dir.file("ca.crt"));
+  CertPtr h1 = load(dir.file("h1.crt"));
+  ASSERT_TRUE(ca && h1);
+  EXPECT_TRUE(verifies(ca.get(), h1.get(), X509_PURPOSE_SSL_SERVER));
+  EXPECT_EQ(subject_o(h1.get()), "c2");  // the old certificate's cluster, not the CA's
+  char cn[64] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(h1.get()), NID_commonName, cn, sizeof cn);
+  EXPECT_STREQ(cn, "h1");
+}
+
+TEST(Pki, Renew_RefusesWithoutAMatchingKey_NamingTheFile) {
+  TempDir dir;
+  pki::init(dir.str(), "c1");
+  pki::issue(dir.str(), "h1");
+  pki::issue(dir.str(), "h2");
+  EXPECT_NE(thrown_by([&] { pki::renew(dir.str(), "h3"); }).find(dir.file("h3.key")), std::string::npos);
+  std::filesystem::copy_file(dir.path() / "h2.key", dir.path() / "h1.key",
+                             std::filesystem::copy_options::overwrite_existing);
+  const std::string before = file_text(dir.file("h1.crt"));
+  EXPECT_NE(thrown_by([&] { pki::renew(dir.str(), "h1"); }).find("does not match " + dir.file("h1.crt")),
+            std::string::npos);
+  EXPECT_EQ(file_text(dir.file("h1.crt")), before);
 }
 
 TEST(Pki, IssueWithoutCa_NamesTheFile) {
