@@ -35,6 +35,10 @@ struct Replication {
   std::string known_hosts = "/etc/vmrep/ssh/known_hosts";    // every peer's host key (OpenSSH format)
   std::string cluster_key = "/etc/vmrep/cluster.key";        // HMAC key of manifests, >= 32 bytes, same on every host
   std::uint32_t ssh_timeout_ms = 10000;                      // per blocking SSH call
+  // The local account peers push as (an internal-sftp-only SFTP account): it
+  // owns the store's files, 0700/0600. Empty: the daemon's user owns them
+  // and peers must log in as that user.
+  std::string store_owner;
 };
 
 struct Timing {

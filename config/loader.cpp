@@ -15,7 +15,7 @@ namespace {
 using Keys = std::vector<std::string_view>;
 
 const Keys root_keys{"cluster", "nodes", "tls", "timing", "control", "data_dir", "log_level", "replication", "services"};
-const Keys replication_keys{"ssh_key", "known_hosts", "cluster_key", "ssh_timeout_ms"};
+const Keys replication_keys{"ssh_key", "known_hosts", "cluster_key", "ssh_timeout_ms", "store_owner"};
 const Keys node_keys{"name", "address", "port", "ssh"};
 const Keys ssh_keys{"host", "port", "user"};
 const Keys tls_keys{"ca", "cert", "key", "insecure"};
@@ -183,6 +183,7 @@ void load_replication(Reader& r, const Field& f, Replication& p) {
     if (key == "known_hosts") path_of(r, v, p.known_hosts, false);
     if (key == "cluster_key") path_of(r, v, p.cluster_key, false);
     if (key == "ssh_timeout_ms") r.unsigned_in<std::uint32_t>(v, 100, 600000, p.ssh_timeout_ms);
+    if (key == "store_owner") plain_of(r, v, p.store_owner);
   });
 }
 

@@ -4,6 +4,7 @@
 #include "controller/replication_setup.hpp"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,10 +14,12 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "controller/controller.hpp"
+#include "snapshots/owner.hpp"
 #include "vmadapters/libvirt_adapter.hpp"
 
 namespace vmrep::controller {
@@ -39,6 +42,36 @@ struct FdCloser {
 };
 
 }  // namespace
+
+void set_up_store_owner(const std::string& user, const std::filesystem::path& data_dir) {
+  if (user.empty()) return snapshots::set_store_owner(std::nullopt);
+  const std::string setting = "replication.store_owner";
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  const int rc = ::getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &found);
+  if (rc != 0 || found == nullptr) {
+    throw std::runtime_error(setting + " '" + user + "': no such user on this host" +
+                             (rc != 0 ? std::string(" (") + std::strerror(rc) + ")" : std::string()) +
+                             "; create it with: useradd --system --shell /usr/sbin/nologin " + user);
+  }
+  if (pw.pw_uid == 0) throw std::runtime_error(setting + " '" + user + "' is root: name the SFTP-only account");
+  const std::filesystem::path root = data_dir / "snapshots";
+  snapshots::set_store_owner(snapshots::StoreOwner{pw.pw_uid, pw.pw_gid, root});
+  // The account must reach DATA_DIR/snapshots: search (x) on data_dir, not
+  // read. Everything else under data_dir stays root's 0700.
+  struct stat st {};
+  if (::stat(data_dir.c_str(), &st) == 0 && (st.st_mode & 0001) == 0) {
+    const mode_t mode = (st.st_mode & 07777) | 0111;
+    if (::chmod(data_dir.c_str(), mode) != 0)
+      throw std::runtime_error(setting + ": cannot let '" + user + "' reach " + root.string() + ": chmod " +
+                               data_dir.string() + ": " + std::strerror(errno));
+    spdlog::info("{}: data_dir {} made searchable (mode {:04o}) so '{}' reaches {}", setting, data_dir.string(),
+                 static_cast<unsigned>(mode), user, root.string());
+  }
+  if (const std::uint64_t n = snapshots::adopt_store_tree())
+    spdlog::info("{}: {} entries of {} given to '{}' (uid {})", setting, n, root.string(), user, pw.pw_uid);
+}
 
 void refuse_if_shared(const std::string& setting, const std::string& path) {
   struct stat st {};
@@ -81,6 +114,7 @@ void Controller::start_replication() {
   snapshots::StoreOptions store_options;
   // Unreferenced chunks live this long: longer than any push takes.
   store_options.gc_grace = std::chrono::seconds(600);
+  set_up_store_owner(rep.store_owner, config_.data_dir);
   store_ = std::make_unique<snapshots::Store>(std::filesystem::path(config_.data_dir) / "snapshots",
                                               read_cluster_key(rep.cluster_key), store_options);
   workers_ = std::make_unique<boost::asio::thread_pool>(std::max<std::size_t>(4, 2 * config_.nodes.size()));

@@ -6,6 +6,7 @@
 // key lets whoever reads it forge manifests every host accepts, the SSH key
 // lets them log in to every peer as the replication account.
 
+#include <filesystem>
 #include <string>
 
 #include "snapshots/hash.hpp"
@@ -23,5 +24,12 @@ snapshots::MacKey read_cluster_key(const std::string& path);
 // reports that). `setting` names the configuration key, e.g.
 // "replication.ssh_key".
 void refuse_if_shared(const std::string& setting, const std::string& path);
+
+// replication.store_owner: `user` (empty: none) owns DATA_DIR/snapshots and
+// everything created there (snapshots/owner.hpp); an existing store is given
+// to it, and data_dir made searchable (o+x, never readable) so the account
+// reaches its store. std::runtime_error naming the setting for an unknown
+// user, root, or a chmod/chown that fails.
+void set_up_store_owner(const std::string& user, const std::filesystem::path& data_dir);
 
 }  // namespace vmrep::controller

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "snapshots/errors.hpp"
+#include "snapshots/owner.hpp"
 
 namespace vmrep::snapshots::detail {
 
@@ -86,7 +87,10 @@ void fsync_dirs(const std::vector<std::filesystem::path>& dirs) {
 }
 
 bool make_dir(const std::filesystem::path& dir) {
-  if (::mkdir(dir.c_str(), dir_mode) == 0) return true;
+  if (::mkdir(dir.c_str(), dir_mode) == 0) {
+    give_to_owner(dir);
+    return true;
+  }
   if (errno != EEXIST) throw_errno("cannot create directory", dir.string(), errno);
   return false;
 }
@@ -220,7 +224,15 @@ Fd create_temp_beside(const std::filesystem::path& final_path, std::filesystem::
     temp_path = final_path.parent_path() / (std::string(temp_prefix) + final_path.filename().string() + "-" +
                                             std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)));
     Fd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, file_mode));
-    if (fd) return fd;
+    if (fd) {
+      try {
+        give_to_owner(temp_path, fd.get());
+      } catch (...) {
+        ::unlink(temp_path.c_str());
+        throw;
+      }
+      return fd;
+    }
     if (errno != EEXIST) throw_errno("cannot create", temp_path.string(), errno);
   }
   throw SnapshotError("cannot create a temp file beside " + printable(final_path.string(), 300));

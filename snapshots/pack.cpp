@@ -11,6 +11,7 @@
 
 #include "snapshots/bulk_writer.hpp"
 #include "snapshots/errors.hpp"
+#include "snapshots/owner.hpp"
 #include "snapshots/fs_util.hpp"
 
 namespace vmrep::snapshots {
@@ -163,6 +164,7 @@ std::uint64_t write_pack(const ChunkStore& chunks, std::span<const ChunkId> ids,
   PackSource source(chunks, std::vector<ChunkId>(ids.begin(), ids.end()));
   detail::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, detail::file_mode));
   if (!fd) throw_errno("pack: create", path.string(), errno);
+  detail::give_to_owner(path, fd.get());
   Bytes buffer(std::size_t{1} << 20);
   std::uint64_t offset = 0;
   for (;;) {

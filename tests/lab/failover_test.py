@@ -32,6 +32,8 @@ Exit 0 pass, 1 fail, 77 skipped (not root, no namespaces, no guest).
 """
 import argparse
 import os
+import pwd
+import stat
 import subprocess
 import sys
 import time
@@ -90,6 +92,44 @@ def case_primary_dies(lab):
     r = rep.replication(lab, other)
     log(f"{other} follows {r['primary']} as {r['state']}")
     assert r["primary"] == new and r["state"] == "backup", r
+    check_sftp_account(lab, new, other)
+
+
+def check_sftp_account(lab, new, other):
+    """Pushes log in as the SFTP-only account, not root: each store belongs to
+    it (0700/0600, nothing for others) and root logins are refused."""
+    account = pwd.getpwnam("vmrep-sftp")
+    for h in (new, other):
+        store = os.path.join(lab.dir, "hosts", h, "data", "snapshots")
+        entries = 0
+        for d, dirs, files in os.walk(store):
+            for p in [d] + [os.path.join(d, f) for f in files]:
+                st = os.lstat(p)
+                assert st.st_uid == account.pw_uid, f"{p}: owned by uid {st.st_uid}, not vmrep-sftp"
+                want = 0o700 if stat.S_ISDIR(st.st_mode) else 0o600
+                assert stat.S_IMODE(st.st_mode) == want, f"{p}: mode {stat.S_IMODE(st.st_mode):o}"
+                entries += 1
+        assert entries > 10, f"{store}: only {entries} entries"
+        log(f"{h}: {entries} store entries, all vmrep-sftp's, 0700/0600")
+    key = os.path.join(lab.dir, "hosts", other, "ssh", "id_ed25519")
+    opts = ["-i", key, "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+            "-o", "UserKnownHostsFile=" + os.path.join(lab.dir, "ssh", "known_hosts")]
+    target = "10.77.0." + new[1:]
+
+    def ssh(user, *cmd):
+        return lab.run("exec", other, "ssh", *opts, f"{user}@{target}", *cmd, check=False, timeout=30)
+
+    # The same key and known_hosts: SFTP as the account works (control) ...
+    r = lab.run("exec", other, "sh", "-c", "echo pwd | sftp -b - " + " ".join(opts) + f" vmrep-sftp@{target}",
+                check=False, timeout=30)
+    assert r.returncode == 0, f"sftp as vmrep-sftp to {new} failed: {r.stdout}{r.stderr}"
+    # ... a command as the account gets internal-sftp, not a shell ...
+    r = ssh("vmrep-sftp", "id")
+    assert "uid=" not in r.stdout, f"vmrep-sftp ran a command on {new}: {r.stdout}"
+    # ... and root is refused.
+    r = ssh("root", "true")
+    assert r.returncode != 0, f"root logged in to {new} over SSH"
+    log(f"{other} -> {new}: sftp as vmrep-sftp works, no shell for it, root refused (exit {r.returncode})")
 
 
 def case_two_of_three(lab):

@@ -169,7 +169,8 @@ TEST(ConfigLoad, Example_ShippedClusterFile_Loads) {
   EXPECT_EQ(c.source, path);
   EXPECT_EQ(c.cluster_name, "lab");
   ASSERT_EQ(c.nodes.size(), 3u);
-  EXPECT_EQ(c.nodes[2].ssh_user, "vmrep");
+  EXPECT_EQ(c.nodes[2].ssh_user, "vmrep-sftp");
+  EXPECT_EQ(c.replication.store_owner, "vmrep-sftp");
   EXPECT_EQ(c.nodes[2].ssh_host, "10.77.0.3");
   EXPECT_FALSE(c.tls.insecure);
   ASSERT_EQ(c.services.size(), 1u);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <functional>
@@ -75,6 +76,28 @@ TEST(SshKey, Rule_SharedIsRefused_OwnerOnlyOrAbsentPasses) {
   ::chmod(path.c_str(), 0600);
   EXPECT_EQ(error_of([&] { refuse_if_shared("replication.ssh_key", path); }), "");
   EXPECT_EQ(error_of([&] { refuse_if_shared("replication.ssh_key", dir.file("absent")); }), "");
+}
+
+TEST(StoreOwner, Rule_UnknownUserOrRootIsRefusedNamingTheSetting) {
+  const vmrep::test::TempDir dir("data");
+  const std::string unknown = error_of([&] { set_up_store_owner("no-such-user-vmrep", dir.path()); });
+  EXPECT_NE(unknown.find("replication.store_owner 'no-such-user-vmrep': no such user on this host"), std::string::npos)
+      << unknown;
+  EXPECT_NE(unknown.find("useradd --system"), std::string::npos) << unknown;
+  const std::string root = error_of([&] { set_up_store_owner("root", dir.path()); });
+  EXPECT_NE(root.find("is root"), std::string::npos) << root;
+  EXPECT_EQ(error_of([&] { set_up_store_owner("", dir.path()); }), "");  // none: the daemon's user
+}
+
+TEST(StoreOwner, Rule_DataDirBecomesSearchableNotReadable) {
+  if (::geteuid() != 0) GTEST_SKIP() << "chown needs root (CI runs as root)";
+  const vmrep::test::TempDir dir("data");
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0700), 0);
+  EXPECT_EQ(error_of([&] { set_up_store_owner("nobody", dir.path()); }), "");
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0711u);
+  set_up_store_owner("", dir.path());  // leave no owner behind for other tests
 }
 
 TEST(TlsKey, Rule_SharedIsRefusedWithTheFix_OwnerOnlyLoads) {

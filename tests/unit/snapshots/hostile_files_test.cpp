@@ -17,6 +17,7 @@
 #include "snapshots/errors.hpp"
 #include "snapshots/incoming.hpp"
 #include "snapshots/ingest.hpp"
+#include "snapshots/owner.hpp"
 #include "snapshots/pack.hpp"
 #include "snapshots/rebuild.hpp"
 #include "snapshots/standby.hpp"
@@ -131,6 +132,65 @@ TEST(HostileFiles, Rule_UnderUmask0_EverythingCreatedIsOwnerOnly) {
   expect_private_tree(stores);
   expect_private_tree(dir / "restore");
   expect_private_tree(dir / "standby");
+}
+
+// Sets a store owner for one test and clears it.
+class OwnerGuard {
+ public:
+  explicit OwnerGuard(StoreOwner owner) { set_store_owner(std::move(owner)); }
+  ~OwnerGuard() { set_store_owner(std::nullopt); }
+  OwnerGuard(const OwnerGuard&) = delete;
+  OwnerGuard& operator=(const OwnerGuard&) = delete;
+};
+
+// Every entry under `root` (and `root`) belongs to uid/gid.
+void expect_owned_tree(const fs::path& root, uid_t uid, gid_t gid) {
+  std::size_t n = 0;
+  auto check = [&](const fs::path& p) {
+    struct stat st {};
+    ASSERT_EQ(::lstat(p.c_str(), &st), 0) << p;
+    EXPECT_EQ(st.st_uid, uid) << p;
+    EXPECT_EQ(st.st_gid, gid) << p;
+    ++n;
+  };
+  check(root);
+  for (const fs::directory_entry& e : fs::recursive_directory_iterator(root)) check(e.path());
+  EXPECT_GT(n, 3u) << root << ": too little was checked";
+}
+
+// replication.store_owner: the SFTP-only account peers push as owns the
+// store (so no root login is needed) and nothing else; modes stay private.
+TEST(HostileFiles, Rule_StoreOwner_OwnsEverythingInTheStoreAndNothingElse) {
+  if (::geteuid() != 0) GTEST_SKIP() << "chown needs root (CI runs as root)";
+  constexpr uid_t kUid = 65534;  // nobody
+  constexpr gid_t kGid = 65534;
+  const TempDir dir;
+  const OwnerGuard owner(StoreOwner{kUid, kGid, dir / "backup"});
+  Store source(dir / "source", testing::test_key(), no_grace());
+  const Manifest m = make_version(source, 1, testing::random_bytes(1 << 20, 5), dir / "scratch");
+  Store backup(dir / "backup", testing::test_key(), no_grace());
+  mkdir_private(backup.root() / "incoming");
+  mkdir_private(backup.root() / "incoming" / "web");
+  deliver(source, m, backup.root() / "incoming" / "web");
+  ASSERT_EQ(::chown((backup.root() / "incoming").c_str(), kUid, kGid), 0);  // as the account's mkdir would
+  ASSERT_EQ(::chown((backup.root() / "incoming" / "web").c_str(), kUid, kGid), 0);
+  for (const fs::directory_entry& e : fs::directory_iterator(backup.root() / "incoming" / "web"))
+    ASSERT_EQ(::chown(e.path().c_str(), kUid, kGid), 0);
+  const AcceptStats accepted = accept_incoming(backup);
+  ASSERT_TRUE(accepted.errors.empty()) << joined(accepted.errors);
+  backup.mark_committed("web", {1, 1});
+  rebuild_version(backup, "web", {1, 1}, dir / "restore" / "web" / "1.1");
+
+  expect_owned_tree(backup.root(), kUid, kGid);
+  expect_private_tree(backup.root());
+  expect_owned_tree(dir / "source", 0, 0);   // another root: not given away
+  expect_owned_tree(dir / "restore", 0, 0);  // restore files stay root's
+
+  // A store made before the owner was configured is given to it whole.
+  const OwnerGuard later(StoreOwner{kUid, kGid, dir / "source"});
+  EXPECT_GT(adopt_store_tree(), 5u);
+  expect_owned_tree(dir / "source", kUid, kGid);
+  EXPECT_EQ(adopt_store_tree(), 0u);
 }
 
 TEST(HostileFiles, Rule_LooseStoreRoot_IsTightenedOnOpen) {
