@@ -101,6 +101,7 @@ void ServiceAgent::tick() {
   // Inventory about once a second: status, lag, and a fresh view for failovers.
   if (now_tick_ % timing_.inventory_every_ticks == 0) broadcast_inventory();
   maybe_housekeep();
+  check_invariants();
 }
 
 void ServiceAgent::follow_election() {

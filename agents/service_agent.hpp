@@ -44,6 +44,7 @@
 #include "replication/claims.hpp"
 #include "replication/commit_ledger.hpp"
 #include "replication/failure.hpp"
+#include "replication/invariants.hpp"
 #include "replication/promotion.hpp"
 #include "replication/role_rules.hpp"
 #include "replication/roles.hpp"
@@ -215,6 +216,11 @@ class ServiceAgent {
   // The highest of the election's epoch and the terms this host holds itself:
   // what a peer's claim is judged against (replication/claims).
   std::uint64_t known_term() const;
+  void order_after_known();
+  void note_committed(snapshots::Version v);
+  // Debug builds: replication/invariants after every input; a violation is
+  // logged and recorded as an `invariant_violated` event.
+  void check_invariants();
   // False (and logged at a bounded rate) for a claim not believed.
   bool believable(std::uint32_t from, const char* what, snapshots::Version v);
 
@@ -285,6 +291,8 @@ class ServiceAgent {
   std::uint64_t now_tick_ = 0;
   const char* vm_job_ = nullptr;  // the VM/store job of this service that runs, or none (vm_job())
   std::optional<snapshots::Version> newest_, committed_, serving_version_;
+  std::optional<snapshots::Version> committed_waiting_;  // committed by the primary, not yet accepted here
+  std::uint64_t invariant_violations_ = 0;
   // This host's versions of the service and their plain sizes, kept current
   // by the jobs that add and remove them (the loop never lists the store).
   std::map<snapshots::Version, std::uint64_t> versions_;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "agents/service_agent.hpp"
 #include "snapshots/incoming.hpp"
@@ -57,16 +58,46 @@ bool ServiceAgent::believable(std::uint32_t from, const char* what, Version v) {
   return false;
 }
 
+// A version newer than our next one exists (another side of a healed
+// partition served meanwhile): our next checkpoint must order after it, or a
+// later failover would take that side branch for the newest. Done as soon as
+// it is known, so a serving host's term is never below a known version's
+// (replication/invariants).
+void ServiceAgent::order_after_known() {
+  const std::optional<Version> known = highest_known();
+  if (state_ != ServiceState::serving || !known || *known <= Version{term_, seq_}) return;
+  term_ = fresh_term();
+  seq_ = 0;
+}
+
+// The store holds v and marks it committed. The store may publish a pushed
+// version before its accept job reports (it still verifies chunks): until
+// then v waits, so committed never runs ahead of the newest version held.
+void ServiceAgent::note_committed(Version v) {
+  if (committed_ && v <= *committed_) return;
+  if (!newest_ || v > *newest_) {
+    if (!committed_waiting_ || v > *committed_waiting_) committed_waiting_ = v;
+    return;
+  }
+  committed_ = v;
+}
+
+void ServiceAgent::check_invariants() {
+#ifndef NDEBUG
+  std::vector<std::string> found;
+  replication::check_host({state_, newest_, committed_, term_, highest_known()}, found);
+  for (const std::string& v : found) {
+    ++invariant_violations_;
+    spdlog::error("{}: invariant violated: {}", label(), v);
+    events_.record(config_.service.name, "invariant_violated", v, {.reason = v});
+  }
+#endif
+}
+
 void ServiceAgent::maybe_checkpoint() {
   if (vm_busy() || now_tick_ < next_checkpoint_tick_) return;
   next_checkpoint_tick_ = now_tick_ + timing_.checkpoint_interval_ticks;
-  // A version of a higher term exists (another side of a healed partition
-  // served meanwhile): ours must order after it, or a later failover would
-  // take that side branch for the newest.
-  if (auto known = highest_known(); known && known->term >= term_ && !(known->term == term_ && known->seq <= seq_)) {
-    term_ = fresh_term();
-    seq_ = 0;
-  }
+  order_after_known();
   const Version v{term_, ++seq_};
   const std::optional<Version> parent = newest_ && *newest_ < v ? newest_ : std::nullopt;
   vm_job<CheckpointOutcome>("checkpoint", [this, v, parent] { return host_.checkpoint(v, parent, unix_ms_now()); },
@@ -190,7 +221,7 @@ void ServiceAgent::on_message(std::uint32_t from, const wire::Replica& m) {
         return true;
       }, [this, v](bool held, const JobFailed& error) {
         if (error) return spdlog::warn("{}: mark committed {}: {}", label(), to_string(v), failure_text(error));
-        if (held && (!committed_ || v > *committed_)) committed_ = v;
+        if (held) note_committed(v);
       });
       break;
     }
@@ -200,6 +231,7 @@ void ServiceAgent::on_message(std::uint32_t from, const wire::Replica& m) {
     case wire::Replica::kPullRefused: on_pull_refused(from, m.pull_refused()); break;
     case wire::Replica::BODY_NOT_SET: spdlog::warn("{}: peer {}: replica frame without a body", label(), name_of(from)); break;
   }
+  check_invariants();
 }
 
 struct Received {
@@ -272,6 +304,8 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
   }
   if (!newest_ || v > *newest_) newest_ = v;
   versions_[v] = bytes;
+  if (committed_waiting_ && *committed_waiting_ <= *newest_) note_committed(*std::exchange(committed_waiting_, {}));
+  order_after_known();
   broadcast_inventory();  // the others know at once what this host holds
   spdlog::debug("{}: holds {} from {}", label(), to_string(v), name_of(from));
   // Keep the standby files at the newest version, so a promotion restores
@@ -375,6 +409,7 @@ void ServiceAgent::on_inventory(std::uint32_t from, const wire::Inventory& inv) 
   }
   if (view.newest != newest_before || view.committed != committed_before)
     retry_now_if_failed("a peer reports other versions");
+  order_after_known();
   // A promotion waiting for the survivors' answers goes on at the last one,
   // not at the next tick.
   if (state_ == ServiceState::restoring && promotion_ && !vm_busy()) promotion_step();

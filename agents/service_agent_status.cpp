@@ -69,6 +69,7 @@ nlohmann::json ServiceAgent::status() const {
          {"checkpoint_in_flight", vm_job_ != nullptr && std::string_view(vm_job_) == "checkpoint"},
          {"vm_job", vm_job_ != nullptr ? nlohmann::json(vm_job_) : nlohmann::json(nullptr)},
          {"checkpoint_failures", checkpoint_failures_},
+         {"invariant_violations", invariant_violations_},  // debug builds check them
          {"nodes", nodes}};
   if (state_ == ServiceState::serving) s["term"] = term_;
   if (state_ == ServiceState::failed) {
