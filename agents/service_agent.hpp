@@ -46,6 +46,7 @@
 #include "replication/failure.hpp"
 #include "replication/invariants.hpp"
 #include "replication/promotion.hpp"
+#include "replication/push_lanes.hpp"
 #include "replication/role_rules.hpp"
 #include "replication/roles.hpp"
 #include "replication/source_choice.hpp"
@@ -131,24 +132,12 @@ class ServiceAgent {
   struct PushProgressCell {
     std::atomic<std::uint64_t> bytes_done{0}, bytes_total{0}, chunks_done{0}, chunks_total{0};
   };
-  // How the next push to a backup finds what it lacks.
-  enum class PushPlanning {
-    from_holdings,  // what it acknowledged and lists in its inventory (a few round trips)
-    listing,        // it refused a version (it may have lost chunks): list its store until it acks again
-  };
+  // The I/O side of a backup's push lane (the policy is replication::PushLanes).
   struct PushState {
-    bool in_flight = false;
-    std::optional<snapshots::Version> in_flight_version;
     std::shared_ptr<PushProgressCell> progress = std::make_shared<PushProgressCell>();
-    std::optional<snapshots::Version> last_ok;
-    PushPlanning planning = PushPlanning::from_holdings;
     // Kept between pushes (its SSH session, an interrupted pack to reuse);
-    // used by one push job at a time (in_flight).
+    // used by one push job at a time (PushLanes: one push per lane).
     std::shared_ptr<transport::sftp::Pusher> pusher;
-    // Pushed when the push in flight ends (a switchover's final version, a
-    // pull that came while busy); answer_pull: refuse the pull on failure.
-    std::optional<snapshots::Version> queued;
-    bool queued_pull = false;
     std::uint64_t bytes_sent = 0, pushes = 0, failures = 0;
     std::uint64_t last_round_trips = 0;  // of the last successful push
     std::string last_error;
@@ -197,7 +186,7 @@ class ServiceAgent {
   // service_agent_replication.cpp: checkpoints, pushes, acks, backups
   void maybe_checkpoint();
   void checkpoint_done(const CheckpointOutcome& out);
-  void push_to(std::uint32_t peer, snapshots::Version v, bool answer_pull);
+  void push_to(const replication::StartPush& push);
   transport::sftp::BackupKnowledge knowledge_of(std::uint32_t peer) const;
   void on_ack(std::uint32_t from, const wire::PushAck& ack);
   void commit(snapshots::Version v);
@@ -309,6 +298,7 @@ class ServiceAgent {
   std::uint64_t next_checkpoint_tick_ = 0;
   // Which acks are believed and when a version commits (replication/commit_ledger).
   replication::CommitLedger ledger_{versions_max};
+  replication::PushLanes lanes_;  // which version goes to which backup, one push at a time each
   text::LogBudget claims_log_{1, std::chrono::seconds(10)};  // claims not believed
   std::optional<CheckpointOutcome> last_checkpoint_;
   std::chrono::steady_clock::time_point last_checkpoint_at_{};

@@ -126,12 +126,13 @@ void ServiceAgent::checkpoint_done(const CheckpointOutcome& out) {
                out.downtime_ms ? std::to_string(*out.downtime_ms) : "?", out.checkpoint_ms, out.ingest_ms,
                out.commit_ms);
   if (config_.service.min_acks == 0) commit(out.version);
+  std::vector<replication::NodeId> backups;
+  std::set<replication::NodeId> suspects;
   for (const auto& [id, target] : config_.peers) {
-    // A suspected or slow backup is skipped, never waited for: it gets the
-    // next version (whose push sends everything it lacks).
-    if (suspected(id) || pushes_[id].in_flight) continue;
-    push_to(id, out.version, false);
+    backups.push_back(id);
+    if (suspected(id)) suspects.insert(id);
   }
+  for (const replication::StartPush& push : lanes_.checkpointed(out.version, backups, suspects)) push_to(push);
   broadcast_inventory();
 }
 
@@ -139,10 +140,9 @@ void ServiceAgent::checkpoint_done(const CheckpointOutcome& out) {
 // its last inventory lists (a held version keeps all its chunks there), so
 // the push sends the difference without listing the backup's store.
 transport::sftp::BackupKnowledge ServiceAgent::knowledge_of(std::uint32_t peer) const {
-  const auto ps = pushes_.find(peer);
-  if (ps != pushes_.end() && ps->second.planning == PushPlanning::listing) return transport::sftp::BackupUnknown{};
+  if (lanes_.planning(peer) == replication::PushPlanning::listing) return transport::sftp::BackupUnknown{};
   transport::sftp::BackupHolds holds;
-  if (ps != pushes_.end() && ps->second.last_ok) holds.versions.push_back(*ps->second.last_ok);
+  if (const auto acked = lanes_.last_acknowledged(peer)) holds.versions.push_back(*acked);
   const auto view = peers_.find(peer);
   if (view != peers_.end()) holds.versions.insert(holds.versions.end(), view->second.versions.begin(), view->second.versions.end());
   if (!holds.versions.empty()) return holds;
@@ -150,10 +150,12 @@ transport::sftp::BackupKnowledge ServiceAgent::knowledge_of(std::uint32_t peer) 
   return transport::sftp::BackupUnknown{};
 }
 
-void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
+// Runs a push PushLanes started (its lane is busy until done() below).
+void ServiceAgent::push_to(const replication::StartPush& push) {
+  const std::uint32_t peer = push.to;
+  const Version v = push.v;
+  const bool answer_pull = push.answers_pull;
   PushState& ps = pushes_[peer];
-  ps.in_flight = true;
-  ps.in_flight_version = v;
   ps.progress = std::make_shared<PushProgressCell>();
   if (!ps.pusher) {
     const PeerTarget& target = config_.peers.at(peer);
@@ -175,13 +177,13 @@ void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
       },
       [this, peer, v, answer_pull](const transport::sftp::PushStats& stats, const JobFailed& error) {
         PushState& ps = pushes_[peer];
-        ps.in_flight = false;
+        const replication::PushOutcome outcome = lanes_.done(peer, v, !error);
         ++ps.pushes;
         if (error) {
           ++ps.failures;
           ps.last_error = failure_text(error);
           spdlog::warn("{}: push {} to {} failed: {}", label(), to_string(v), name_of(peer), failure_text(error));
-          if (answer_pull) refuse_pull(peer, v, "push failed: " + failure_text(error));
+          if (outcome.refuse_pull) refuse_pull(peer, *outcome.refuse_pull, "push failed: " + failure_text(error));
         } else {
           ps.bytes_sent += stats.bytes_sent();
           ps.last_round_trips = stats.round_trips;
@@ -197,13 +199,7 @@ void ServiceAgent::push_to(std::uint32_t peer, Version v, bool answer_pull) {
           to_wire(v, m.mutable_pushed());
           send(peer, m);
         }
-        if (ps.queued) {
-          const Version next = *ps.queued;
-          const bool pull = ps.queued_pull;
-          ps.queued.reset();
-          ps.queued_pull = false;
-          if (next != v || error) push_to(peer, next, pull);
-        }
+        if (outcome.next) push_to(*outcome.next);
       });
 }
 
@@ -335,13 +331,12 @@ void ServiceAgent::on_ack(std::uint32_t from, const wire::PushAck& ack) {
       spdlog::warn("{}: {} refused {}: {}", label(), name_of(from), to_string(v), why);
       pushes_[from].last_error = "refused: " + why;
       // It may have lost chunks a held version names: find out by listing.
-      pushes_[from].planning = PushPlanning::listing;
+      lanes_.refused(from);
       return;
     }
     case replication::AckVerdict::held: break;
   }
-  pushes_[from].last_ok = v;
-  pushes_[from].planning = PushPlanning::from_holdings;
+  lanes_.acknowledged(from, v);
   if (state_ != ServiceState::serving) return;
   if (switchover_ && switchover_->to == from) switchover_acked(v);
   if (const auto newly = ledger_.count(from, v, config_.service.min_acks, committed_)) commit(*newly);
@@ -364,10 +359,7 @@ void ServiceAgent::commit(Version v) {
 // A version that is not (or no more) here fails the push, which refuses the pull.
 void ServiceAgent::on_pull(std::uint32_t from, Version v) {
   spdlog::info("{}: {} pulls {}", label(), name_of(from), to_string(v));
-  PushState& ps = pushes_[from];
-  if (!ps.in_flight) return push_to(from, v, true);
-  ps.queued = v;
-  ps.queued_pull = true;
+  if (const auto push = lanes_.pulled(from, v)) push_to(*push);
 }
 
 void ServiceAgent::refuse_pull(std::uint32_t to, Version v, const std::string& why) {

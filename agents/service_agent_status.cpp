@@ -40,18 +40,19 @@ nlohmann::json ServiceAgent::status() const {
       n["push_failures"] = it->second.failures;
       n["unexpected_acks"] = ledger_.unexpected(id);
       n["bytes_shipped"] = it->second.bytes_sent;
-      n["push_in_flight"] = it->second.in_flight;
-      if (it->second.in_flight && it->second.in_flight_version) {
+      const std::optional<snapshots::Version> in_flight = lanes_.in_flight(id);
+      n["push_in_flight"] = in_flight.has_value();
+      if (in_flight) {
         const PushProgressCell& c = *it->second.progress;
-        n["push_progress"] = {{"version", to_string(*it->second.in_flight_version)},
+        n["push_progress"] = {{"version", to_string(*in_flight)},
                               {"bytes_done", c.bytes_done.load()},
                               {"bytes_total", c.bytes_total.load()},
                               {"chunks_done", c.chunks_done.load()},
                               {"chunks_total", c.chunks_total.load()}};
       }
-      n["last_acked"] = version_json(it->second.last_ok);
+      n["last_acked"] = version_json(lanes_.last_acknowledged(id));
       n["push_round_trips"] = it->second.last_round_trips;
-      n["push_planning"] = it->second.planning == PushPlanning::listing ? "listing" : "from_holdings";
+      n["push_planning"] = replication::to_string(lanes_.planning(id));
       if (!it->second.last_error.empty()) n["last_error"] = it->second.last_error;
     }
     nodes[name_of(id)] = n;

@@ -78,7 +78,7 @@ void ServiceAgent::switchover_checkpointed(const CheckpointOutcome& out) {
   s.deadline_tick = now_tick_ + timing_.switchover_phase_ticks;
   // checkpoint_done() pushed it to every idle backup; a target still busy
   // with an older push gets it when that push ends.
-  if (pushes_[s.to].in_flight) pushes_[s.to].queued = out.version;
+  lanes_.queue(s.to, out.version);
   spdlog::info("{}: switchover: final checkpoint {} taken with the guest paused ({} ms since start)", label(),
                to_string(out.version), static_cast<long>(ms_since(s.started)));
 }
