@@ -96,6 +96,7 @@ void ServiceAgent::tick() {
   if (state_ == ServiceState::restoring && promotion_ && !vm_busy()) promotion_step();
   if (state_ == ServiceState::stopping) stop_vm();
   if (state_ == ServiceState::backup) maybe_warm();
+  resume_if_pending();
   if (switchover_) switchover_tick();
   else if (state_ == ServiceState::serving) maybe_checkpoint();
   // Inventory about once a second: status, lag, and a fresh view for failovers.

@@ -50,6 +50,7 @@
 #include "replication/role_rules.hpp"
 #include "replication/roles.hpp"
 #include "replication/source_choice.hpp"
+#include "replication/switchover.hpp"
 #include "replication/timing.hpp"
 #include "text/log_budget.hpp"
 #include "transport/peer.pb.h"
@@ -144,18 +145,16 @@ class ServiceAgent {
   };
 
   struct Switchover {
-    std::uint32_t to = 0;
-    SwitchoverPhase phase = SwitchoverPhase::pausing;
-    std::optional<snapshots::Version> version;
-    std::uint64_t deadline_tick = 0;
+    replication::Switchover core;  // phases, deadlines, when to resume
     std::chrono::steady_clock::time_point started;
     std::chrono::system_clock::time_point wall_started;
   };
   // service_agent_switchover.cpp
   void switchover_tick();
   void switchover_checkpointed(const CheckpointOutcome& out);
-  void switchover_acked(snapshots::Version v);
-  void abort_switchover(const std::string& why);
+  void switchover_acked(std::uint32_t from, snapshots::Version v);
+  void abort_switchover(const std::string& why, bool resume_guest);
+  void resume_if_pending();
   void end_switchover(const std::string& outcome, const std::string& detail);
   // service_agent.cpp: roles and failover
   void follow_election();
@@ -322,6 +321,7 @@ class ServiceAgent {
   double warm_restore_ms_ = 0;
   std::optional<Switchover> switchover_;
   nlohmann::json last_switchover_;
+  bool resume_pending_ = false;  // an aborted switchover paused the guest: resume once no VM job runs
   bool planned_stop_ = false;  // the next stop_vm() is a switchover's: no split-brain hook
 };
 

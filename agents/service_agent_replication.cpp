@@ -338,7 +338,7 @@ void ServiceAgent::on_ack(std::uint32_t from, const wire::PushAck& ack) {
   }
   lanes_.acknowledged(from, v);
   if (state_ != ServiceState::serving) return;
-  if (switchover_ && switchover_->to == from) switchover_acked(v);
+  if (switchover_) switchover_acked(from, v);
   if (const auto newly = ledger_.count(from, v, config_.service.min_acks, committed_)) commit(*newly);
 }
 

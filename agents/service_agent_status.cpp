@@ -96,9 +96,9 @@ nlohmann::json ServiceAgent::status() const {
   }
   if (!last_failover_.is_null()) s["last_failover"] = last_failover_;
   if (switchover_)
-    s["switchover"] = {{"to", name_of(switchover_->to)},
-                       {"phase", replication::phase_name(switchover_->phase)},
-                       {"version", switchover_->version ? json(to_string(*switchover_->version)) : json(nullptr)},
+    s["switchover"] = {{"to", name_of(switchover_->core.to())},
+                       {"phase", replication::phase_name(switchover_->core.phase())},
+                       {"version", switchover_->core.version() ? json(to_string(*switchover_->core.version())) : json(nullptr)},
                        {"elapsed_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::steady_clock::now() - switchover_->started)
                                           .count()}};
