@@ -16,10 +16,9 @@ stopped here by PID; the temp dir is removed.
 import argparse
 import os
 import socket
-import sys
 import time
 
-from vmrep_lab import Cluster
+from vmrep_lab import Cluster, fail_with_logs, wait_for
 
 SERVICES = """  board:
     libvirt_uri: "test:///default"
@@ -28,15 +27,6 @@ SERVICES = """  board:
 """
 O_CLOEXEC = 0o2000000
 
-
-def wait_for(what, pred, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def descriptors(pid):
@@ -77,12 +67,7 @@ def main():
         assert not leaking, f"descriptors without close-on-exec in vmrepd h1: {leaking}"
         print(f"ok: all {len(fds)} descriptors of h1 above 2 are close-on-exec ({sockets} sockets)")
     except AssertionError as e:
-        for n in c.names:
-            try:
-                sys.stderr.write(f"--- {n}.log (tail)\n" + c.log(n)[-3000:] + "\n")
-            except OSError:
-                pass
-        raise SystemExit(f"FAIL: {e}")
+        fail_with_logs(c, e)
     finally:
         if held:
             held.close()

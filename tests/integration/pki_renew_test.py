@@ -17,20 +17,10 @@ import os
 import signal
 import socket
 import ssl
-import sys
 import time
 
-from vmrep_lab import Cluster
+from vmrep_lab import Cluster, fail_with_logs, wait_for
 
-
-def wait_for(what, pred, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def days_left(c, node):
@@ -87,12 +77,7 @@ def main():
         c.wait_agreed(30)
         print(f"ok: h1 serves the renewed certificate ({old_served} -> {new_served}) without a restart; h2 rejoined")
     except AssertionError as e:
-        for n in c.names:
-            try:
-                sys.stderr.write(f"--- {n}.log (tail)\n" + c.log(n)[-3000:] + "\n")
-            except OSError:
-                pass
-        raise SystemExit(f"FAIL: {e}")
+        fail_with_logs(c, e)
     finally:
         c.close()
 

@@ -16,10 +16,9 @@ Every process is started and stopped here by PID; the temp dir is removed.
 import argparse
 import os
 import signal
-import sys
 import time
 
-from vmrep_lab import Cluster
+from vmrep_lab import Cluster, fail_with_logs, wait_for
 
 SERVICES = """  board:
     libvirt_uri: "test:///default"
@@ -28,15 +27,6 @@ SERVICES = """  board:
     hooks: {pre_promote: "touch @DIR@/old-hook-ran-on-$VMREP_NODE"}
 """
 
-
-def wait_for(what, pred, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def state(c, node):
@@ -74,12 +64,7 @@ def main():
         assert new, "h2 promoted without running the reloaded pre_promote hook"
         print("ok: the reloaded pre_promote hook ran at h2's promotion, the old one did not")
     except AssertionError as e:
-        for n in c.names:
-            try:
-                sys.stderr.write(f"--- {n}.log (tail)\n" + c.log(n)[-3000:] + "\n")
-            except OSError:
-                pass
-        raise SystemExit(f"FAIL: {e}")
+        fail_with_logs(c, e)
     finally:
         c.close()
 

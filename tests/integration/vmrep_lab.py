@@ -10,10 +10,32 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 TICK_MS, HEARTBEAT_MS, SUSPECT_MS, SUSPECT_MAX_MS = 50, 100, 400, 1500
+
+
+def wait_for(what, pred, timeout_s):
+    """pred()'s first truthy value within timeout_s, polled every 0.1 s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def fail_with_logs(c, e):
+    """Ends a test on AssertionError `e`: the tail of every node's log, then FAIL."""
+    for n in c.names:
+        try:
+            sys.stderr.write(f"--- {n}.log (tail)\n" + c.log(n)[-3000:] + "\n")
+        except OSError:
+            pass
+    raise SystemExit(f"FAIL: {e}")
 
 
 def failover_bound_s(n=5):
