@@ -44,6 +44,7 @@
 #include "replication/claims.hpp"
 #include "replication/commit_ledger.hpp"
 #include "replication/failure.hpp"
+#include "replication/intake.hpp"
 #include "replication/invariants.hpp"
 #include "replication/promotion.hpp"
 #include "replication/push_lanes.hpp"
@@ -190,7 +191,7 @@ class ServiceAgent {
   void on_ack(std::uint32_t from, const wire::PushAck& ack);
   void commit(snapshots::Version v);
   void on_pushed(std::uint32_t from, snapshots::Version v);
-  void accept_next();
+  void accept(const replication::AcceptJob& started);
   void accepted(std::uint32_t from, snapshots::Version v, const std::string& problem, std::uint64_t bytes);
   void on_pull(std::uint32_t from, snapshots::Version v);
   void refuse_pull(std::uint32_t to, snapshots::Version v, const std::string& why);
@@ -306,8 +307,7 @@ class ServiceAgent {
   bool housekeeping_ = false;
   // Backup side: one accept (unpack + verify) at a time; the newest notice
   // per sender waits meanwhile, older ones are superseded.
-  bool accepting_ = false;
-  std::map<std::uint32_t, snapshots::Version> pushed_waiting_;
+  replication::Intake intake_;  // pushed versions: one accept job at a time
   // Chunk ids this host already re-hashed: a version is verified by reading
   // only the chunks it adds (every restore re-hashes everything anyway).
   // Only accept jobs touch it, one at a time. Bounded: cleared when full.

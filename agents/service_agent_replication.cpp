@@ -258,16 +258,13 @@ Received verify_new_chunks(snapshots::Store& store, const std::string& service, 
 
 void ServiceAgent::on_pushed(std::uint32_t from, Version v) {
   if (!believable(from, "to have pushed", v)) return;
-  auto [it, fresh] = pushed_waiting_.emplace(from, v);
-  if (!fresh && it->second < v) it->second = v;
-  accept_next();
+  if (const auto started = intake_.pushed(from, v)) accept(*started);
 }
 
-void ServiceAgent::accept_next() {
-  if (accepting_ || pushed_waiting_.empty()) return;
-  const auto [from, v] = *pushed_waiting_.begin();
-  pushed_waiting_.erase(pushed_waiting_.begin());
-  accepting_ = true;
+// Runs an accept replication::Intake started (one at a time).
+void ServiceAgent::accept(const replication::AcceptJob& started) {
+  const std::uint32_t from = started.from;
+  const Version v = started.v;
   const std::string service = config_.service.name;
   job<Received>(
       [this, service, v, verified = verified_] {
@@ -280,9 +277,9 @@ void ServiceAgent::accept_next() {
         return verify_new_chunks(store_, service, v, *verified);
       },
       [this, from, v](const Received& got, const JobFailed& error) {
-        accepting_ = false;
+        const std::optional<replication::AcceptJob> next = intake_.accepted();
         accepted(from, v, error ? failure_text(error) : got.refused, got.bytes);
-        accept_next();
+        if (next) accept(*next);
       });
 }
 
@@ -306,7 +303,7 @@ void ServiceAgent::accepted(std::uint32_t from, Version v, const std::string& pr
   spdlog::debug("{}: holds {} from {}", label(), to_string(v), name_of(from));
   // Keep the standby files at the newest version, so a promotion restores
   // without rebuilding. Skipped when busy: the next version catches up.
-  if (state_ == ServiceState::backup && v == newest_ && !vm_busy() && pushed_waiting_.empty()) {
+  if (state_ == ServiceState::backup && v == newest_ && !vm_busy() && intake_.idle()) {
     vm_job<std::uint64_t>("standby", [this, v] { return host_.prepare_standby(v); },
                        [this, v](std::uint64_t written, const JobFailed& error) {
                          if (error) spdlog::warn("{}: standby of {}: {}", label(), to_string(v), failure_text(error));
