@@ -83,7 +83,6 @@ struct ServiceAgentConfig {
 
 using replication::ServiceState;
 using replication::state_name;
-using replication::SwitchoverPhase;
 
 class ServiceAgent {
  public:
@@ -305,9 +304,7 @@ class ServiceAgent {
   std::uint64_t checkpoints_ = 0, checkpoint_failures_ = 0;
   std::uint64_t checkpoints_since_housekeeping_ = 0;
   bool housekeeping_ = false;
-  // Backup side: one accept (unpack + verify) at a time; the newest notice
-  // per sender waits meanwhile, older ones are superseded.
-  replication::Intake intake_;  // pushed versions: one accept job at a time
+  replication::Intake intake_;  // pushed versions: one accept (unpack + verify) at a time
   // Chunk ids this host already re-hashed: a version is verified by reading
   // only the chunks it adds (every restore re-hashes everything anyway).
   // Only accept jobs touch it, one at a time. Bounded: cleared when full.

@@ -49,11 +49,12 @@ std::uint64_t ServiceAgent::known_term() const {
 }
 
 bool ServiceAgent::believable(std::uint32_t from, const char* what, Version v) {
-  const replication::ClaimVerdict verdict = replication::judge_claim(v, known_term());
+  const std::uint64_t known = known_term();
+  const replication::ClaimVerdict verdict = replication::judge_claim(v, known);
   if (verdict == replication::ClaimVerdict::believable) return true;
   if (const auto skipped = claims_log_.admit(std::chrono::steady_clock::now()))
     spdlog::warn("{}: {} claims {} {}, {} (known term {}): ignored{}", label(), name_of(from), what, to_string(v),
-                 replication::to_string(verdict), known_term(),
+                 replication::to_string(verdict), known,
                  *skipped ? " (" + std::to_string(*skipped) + " more since the last warning)" : std::string());
   return false;
 }

@@ -6,8 +6,8 @@
 // Pure: the agent runs each AcceptJob and reports its end with accepted().
 //
 // Per pusher only its newest announced version waits: an older one is
-// superseded (the accept takes every complete version in incoming/ anyway,
-// and each is acknowledged when its own announcement's turn comes).
+// superseded and gets no ack of its own (the accept takes every complete
+// version in incoming/ anyway; the primary plans from the newer one's ack).
 #include <map>
 #include <optional>
 

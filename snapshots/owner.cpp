@@ -17,15 +17,19 @@ std::optional<StoreOwner>& owner_slot() {
   return owner;
 }
 
+// `root` is normalized already (set_store_owner).
 bool under(const std::filesystem::path& path, const std::filesystem::path& root) {
   const std::string p = path.lexically_normal().string();
-  const std::string r = root.lexically_normal().string();
+  const std::string& r = root.native();
   return p == r || (p.size() > r.size() && p.compare(0, r.size(), r) == 0 && (r.back() == '/' || p[r.size()] == '/'));
 }
 
 }  // namespace
 
-void set_store_owner(std::optional<StoreOwner> owner) { owner_slot() = std::move(owner); }
+void set_store_owner(std::optional<StoreOwner> owner) {
+  if (owner) owner->root = owner->root.lexically_normal();
+  owner_slot() = std::move(owner);
+}
 const std::optional<StoreOwner>& store_owner() { return owner_slot(); }
 
 namespace detail {
